@@ -1,0 +1,1 @@
+"""Run the whole shopping cart on one machine: `python -m local` (or `make dev`)."""

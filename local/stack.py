@@ -1,0 +1,294 @@
+"""The whole local stack: moto's server, the assembly's resources, Lambda environments, the gateway,
+the event source pollers and the TTL sweeper, started and stopped together."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from .apigateway import ApiGatewayEmulator, CognitoTokenValidator
+from .assembly import CloudAssembly
+from .cloud import LocalCloud, Provisioner, UserPool
+from .event_sources import DynamoDbStreamPoller, SqsPoller, TtlDeletions, TtlSweeper
+from .gateway import COGNITO_PATH, LocalGateway
+from .lambda_runtime import LambdaService
+
+DEFAULT_PASSWORD = "Passw0rd!"
+SEED_USERS = (("shopper@example.com", False), ("admin@example.com", True))
+ACCOUNT = "123456789012"
+
+
+def _camel(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
+class LocalStack:
+    def __init__(
+        self,
+        assembly_dir: Path | str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        static_dir: Path | str | None = None,
+        region: str = "us-east-1",
+        log: TextIO | None = None,
+        access_log: bool = True,
+        seed_users: bool = True,
+        ttl_interval: float = 5.0,
+    ) -> None:
+        self.assembly = CloudAssembly(assembly_dir)
+        self.host = host
+        self.port = port
+        self.static_dir = Path(static_dir).resolve() if static_dir else None
+        self.region = region
+        self.log = log or sys.stdout
+        self._access_log = access_log
+        self._seed_users = seed_users
+        self._ttl_interval = ttl_interval
+        self.cloud = LocalCloud()
+        self.api_emulators: dict[str, ApiGatewayEmulator] = {}
+        self.users: list[tuple[str, bool]] = []
+        self._pollers: list[Any] = []
+        self._moto: ThreadedMotoServer | None = None
+        self._gateway: LocalGateway | None = None
+        self._lambdas: LambdaService | None = None
+        self._ttl: TtlSweeper | None = None
+        self._session: boto3.session.Session | None = None
+        self.aws_endpoint = ""
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> LocalStack:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto.start()
+        moto_host, moto_port = self._moto.get_host_and_port()
+        self.aws_endpoint = f"http://{moto_host}:{moto_port}"
+        self._session = boto3.session.Session(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name=self.region
+        )
+        # Bind first: with port 0 the real port is only known now, and functions need the URL.
+        self._gateway = LocalGateway((self.host, self.port), self, self.log if self._access_log else None)
+        self.port = self._gateway.server_address[1]
+
+        provisioner = Provisioner(
+            self.assembly,
+            aws_endpoint=self.aws_endpoint,
+            public_url=self.url,
+            region=self.region,
+            account=ACCOUNT,
+        )
+        self.cloud = provisioner.provision()
+        self.cloud.outputs = provisioner.localise(self.cloud.outputs)
+
+        self._lambdas = LambdaService(self._function_base_environment(), self.log)
+        for spec in self.cloud.functions:
+            self._lambdas.add(spec)
+        validator = CognitoTokenValidator(
+            jwks_url_for=lambda pool: f"{self.aws_endpoint}/{pool.pool_id}/.well-known/jwks.json",
+            clients_of=lambda pool_id: {c for c, p in self.cloud.user_pool_clients.items() if p == pool_id},
+        )
+        for api_id, api in self.cloud.apis.items():
+            self.api_emulators[api_id] = ApiGatewayEmulator(
+                api,
+                invoke=self.invoke,
+                user_pools=self.cloud.user_pools,
+                token_validator=validator,
+                account=ACCOUNT,
+                domain_name=f"localhost:{self.port}",
+            )
+        self._start_pollers()
+        if self._seed_users:
+            self._create_seed_users()
+        threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True).start()
+        # Start one environment per function now, so the first request does not pay the cold start.
+        self._lambdas.prewarm()
+        return self
+
+    def stop(self) -> None:
+        for poller in self._pollers:
+            poller.stop()
+        if self._gateway is not None:
+            self._gateway.shutdown()
+            self._gateway.server_close()
+        for poller in self._pollers:
+            poller.join(timeout=5)
+        if self._lambdas is not None:
+            self._lambdas.shutdown()
+        if self._moto is not None:
+            self._moto.stop()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    # --- wiring -------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def _function_base_environment(self) -> dict[str, str]:
+        keep = {
+            k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"}
+        }
+        return {
+            **keep,
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "local",
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ENDPOINT_URL": self.aws_endpoint,
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python_local",
+            # There is no X-Ray daemon locally.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+
+    def invoke(self, function_arn: str, event: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+        assert self._lambdas is not None
+        try:
+            function = self._lambdas.get(function_arn)
+        except KeyError:
+            return None, {"errorType": "ResourceNotFoundException", "errorMessage": function_arn}
+        result = function.invoke(event)
+        return result.payload, result.error
+
+    def _start_pollers(self) -> None:
+        assert self._session is not None
+        dynamodb = self._session.client("dynamodb", endpoint_url=self.aws_endpoint)
+        streams = self._session.client("dynamodbstreams", endpoint_url=self.aws_endpoint)
+        sqs = self._session.client("sqs", endpoint_url=self.aws_endpoint)
+        deletions = TtlDeletions()
+        tables_by_stream = {t.stream_arn: t for t in self.cloud.tables.values() if t.stream_arn}
+        for mapping in self.cloud.event_source_mappings:
+            if mapping.properties.get("Enabled") is False:
+                continue
+            if mapping.source_arn in tables_by_stream:
+                self._pollers.append(
+                    DynamoDbStreamPoller(
+                        mapping,
+                        tables_by_stream[mapping.source_arn],
+                        streams=streams,
+                        sqs=sqs,
+                        queue_urls=self.cloud.queues,
+                        invoke=self.invoke,
+                        ttl_deletions=deletions,
+                        region=self.region,
+                    )
+                )
+            elif mapping.source_arn in self.cloud.queues:
+                concurrency = int(
+                    (mapping.properties.get("ScalingConfig") or {}).get("MaximumConcurrency", 2)
+                )
+                for index in range(max(1, min(concurrency, 2))):
+                    self._pollers.append(
+                        SqsPoller(
+                            mapping,
+                            self.cloud.queues[mapping.source_arn],
+                            sqs=self._session.client("sqs", endpoint_url=self.aws_endpoint),
+                            invoke=self.invoke,
+                            region=self.region,
+                            worker_index=index,
+                        )
+                    )
+            else:
+                print(f"local: event source {mapping.source_arn} is not emulated", file=self.log)
+        self._ttl = TtlSweeper(
+            list(self.cloud.tables.values()),
+            dynamodb=dynamodb,
+            deletions=deletions,
+            interval=self._ttl_interval,
+        )
+        self._pollers.append(self._ttl)
+        for poller in self._pollers:
+            poller.start()
+
+    def _create_seed_users(self) -> None:
+        assert self._session is not None
+        if not self.cloud.user_pools:
+            return
+        cognito = self._session.client("cognito-idp", endpoint_url=self.aws_endpoint)
+        pool: UserPool = next(iter(self.cloud.user_pools.values()))
+        admin_group = next(
+            (s.environment["ADMIN_GROUP"] for s in self.cloud.functions if "ADMIN_GROUP" in s.environment),
+            "admin",
+        )
+        groups = {g["GroupName"] for g in cognito.list_groups(UserPoolId=pool.pool_id)["Groups"]}
+        if admin_group not in groups:
+            cognito.create_group(UserPoolId=pool.pool_id, GroupName=admin_group)
+        for email, is_admin in SEED_USERS:
+            cognito.admin_create_user(
+                UserPoolId=pool.pool_id,
+                Username=email,
+                UserAttributes=[
+                    {"Name": "email", "Value": email},
+                    {"Name": "email_verified", "Value": "true"},
+                ],
+                MessageAction="SUPPRESS",
+            )
+            cognito.admin_set_user_password(
+                UserPoolId=pool.pool_id, Username=email, Password=DEFAULT_PASSWORD, Permanent=True
+            )
+            if is_admin:
+                cognito.admin_add_user_to_group(
+                    UserPoolId=pool.pool_id, Username=email, GroupName=admin_group
+                )
+            self.users.append((email, is_admin))
+
+    # --- what the gateway serves --------------------------------------------------------------
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The storefront's runtime configuration: every stack output, keyed in camelCase."""
+        config: dict[str, Any] = {"region": self.region}
+        for outputs in self.cloud.outputs.values():
+            for name, value in outputs.items():
+                # Skip the outputs CDK adds by itself (e.g. RestApi endpoints), named with a hash.
+                if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", name) and not re.search(r"[0-9A-F]{8}$", name):
+                    config[_camel(name)] = value
+        config["userPoolEndpoint"] = self.url + COGNITO_PATH
+        return config
+
+    def status(self) -> dict[str, Any]:
+        assert self._lambdas is not None
+        return {
+            "url": self.url,
+            "awsEndpoint": self.aws_endpoint,
+            "functions": {
+                f.spec.name: {"invocations": f.invocations, "coldStarts": f.cold_starts}
+                for f in self._lambdas.functions
+            },
+            "pollers": {p.name: {"idle": p.idle.is_set()} for p in self._pollers},
+            "ttlDeleted": self._ttl.deleted if self._ttl else 0,
+        }
+
+    def advance_time(self, seconds: float) -> dict[str, Any]:
+        """Acts as if `seconds` had passed for TTL expiry and for queue visibility timeouts."""
+        expired = self._ttl.sweep(time.time() + seconds) if self._ttl else 0
+        released = sum(p.advance_time(seconds) for p in self._pollers if isinstance(p, SqsPoller))
+        return {"advancedSeconds": seconds, "expiredItems": expired, "releasedMessages": released}
+
+    def wait_until_idle(self, timeout: float = 120.0) -> bool:
+        """Waits until every stream and queue poller has delivered what it has read (for tests)."""
+        deadline = time.monotonic() + timeout
+        pollers = [p for p in self._pollers if not isinstance(p, TtlSweeper)]
+        while time.monotonic() < deadline:
+            # Two consecutive idle observations a poll apart: nothing was in flight in between.
+            if all(p.idle.is_set() for p in pollers):
+                time.sleep(0.6)
+                if all(p.idle.is_set() for p in pollers):
+                    return True
+            time.sleep(0.1)
+        return False
