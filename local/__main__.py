@@ -51,7 +51,8 @@ def serve(arguments: argparse.Namespace) -> int:
     assembly = arguments.assembly
     if assembly is None:
         print("local: synthesizing the CDK app (cached when nothing changed)...", flush=True)
-        assembly = synthesize(REPO_ROOT / ".local" / "cdk.out", parse_context(arguments.context))
+        outdir = Path(arguments.outdir) if arguments.outdir else REPO_ROOT / ".local" / "cdk.out"
+        assembly = synthesize(outdir, parse_context(arguments.context))
     static_dir = Path(arguments.static_dir) if arguments.static_dir else REPO_ROOT / "frontend" / "dist"
     stack = LocalStack(assembly, host=arguments.host, port=arguments.port, static_dir=static_dir)
     stopped = threading.Event()
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=default_port)
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--assembly", help="serve this cloud assembly instead of synthesizing the app")
+    parser.add_argument("--outdir", help="where to synthesize the app (default: .local/cdk.out)")
     parser.add_argument("--static-dir", help="storefront build to serve (default: frontend/dist)")
     parser.add_argument("-c", "--context", action="append", default=[], help="CDK context override key=value")
     travel = subcommands.add_parser("advance-time", help="expire TTL items as if this much time had passed")

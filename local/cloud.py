@@ -158,6 +158,7 @@ class Provisioner:
                 },
                 resolve_resource=lambda lid, attr: self._attribute(stack, lid, attr),
                 resolve_import=self._import,
+                resolve_stack_output=self._stack_output,
             )
         return self._evaluators[stack.name]
 
@@ -165,6 +166,12 @@ class Provisioner:
         if name not in self._exports:
             raise KeyError(f"no stack exports {name}")
         return self._exports[name]
+
+    def _stack_output(self, stack_name: str, output_name: str) -> Any:
+        outputs = self.cloud.outputs.get(stack_name)
+        if outputs is None or output_name not in outputs:
+            raise KeyError(f"stack {stack_name} has no output {output_name} (yet)")
+        return outputs[output_name]
 
     def _collect_outputs(self, stack: StackArtifact) -> None:
         evaluator = self._evaluator(stack)

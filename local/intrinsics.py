@@ -3,7 +3,8 @@
 The local stack reads its wiring from the cloud assembly, so every value in a template (a function's
 environment, an event source ARN, an output) has to be turned into the local physical value. This is
 a small evaluator for the intrinsics CDK emits: Ref, Fn::GetAtt, Fn::Join, Fn::Sub, Fn::Select,
-Fn::Split, Fn::ImportValue, Fn::If and the condition functions, plus the pseudo parameters.
+Fn::Split, Fn::ImportValue, Fn::GetStackOutput, Fn::If and the condition functions, plus the pseudo
+parameters.
 
 Resolving a Ref or GetAtt is delegated to a callback, so provisioning can happen lazily: the first
 time a resource's attribute is needed, the caller creates it.
@@ -35,12 +36,14 @@ class TemplateEvaluator:
         pseudo_parameters: Mapping[str, str],
         resolve_resource: ResourceResolver,
         resolve_import: Callable[[str], Any],
+        resolve_stack_output: Callable[[str, str], Any] | None = None,
         parameter_values: Mapping[str, Any] | None = None,
     ) -> None:
         self._template = template
         self._pseudo = dict(pseudo_parameters)
         self._resolve_resource = resolve_resource
         self._resolve_import = resolve_import
+        self._resolve_stack_output = resolve_stack_output
         self._parameters = dict(parameter_values or {})
         self._conditions: dict[str, bool] = {}
 
@@ -120,6 +123,13 @@ class TemplateEvaluator:
     def _import_value(self, argument: Any) -> Any:
         return self._resolve_import(str(self.resolve(argument)))
 
+    def _get_stack_output(self, argument: dict[str, Any]) -> Any:
+        # CDK's "weak" cross-stack references read another stack's output by name.
+        resolved = self.resolve(argument)
+        if self._resolve_stack_output is None:
+            raise IntrinsicError("Fn::GetStackOutput is not supported here")
+        return self._resolve_stack_output(str(resolved["StackName"]), str(resolved["OutputName"]))
+
     def _if(self, argument: list[Any]) -> Any:
         name, when_true, when_false = argument
         chosen = when_true if self.condition(name) else when_false
@@ -161,6 +171,7 @@ class TemplateEvaluator:
         "Fn::Select": _select,
         "Fn::Split": _split,
         "Fn::ImportValue": _import_value,
+        "Fn::GetStackOutput": _get_stack_output,
         "Fn::If": _if,
         "Fn::Equals": _equals,
         "Fn::Not": _not,
