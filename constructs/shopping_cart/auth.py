@@ -1,0 +1,110 @@
+"""Auth: the Cognito user pool of the shop, its web client and the admin group."""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import aws_cognito as cognito
+
+from constructs import Construct
+
+
+class Auth(Construct):
+    """A Cognito user pool for shoppers: email as the user name, self sign-up with email verification.
+
+    Keyword properties:
+        admin_group: name of the group whose members may read the cart totals.
+        enable_password_auth: also allow USER_PASSWORD_AUTH on the client (SRP is enough for browsers;
+            scripts and local emulators may want plain password auth).
+        mfa: MFA mode; OPTIONAL lets shoppers turn on TOTP (authenticator app) MFA.
+        password_min_length: minimum password length; upper/lower case, digits and symbols are required.
+        removal_policy: what happens to the user pool when the stack is deleted.
+        id_token_validity / access_token_validity / refresh_token_validity: token lifetimes.
+
+    Attributes: ``user_pool``, ``user_pool_client``, ``admin_group`` (the group construct) and
+    ``admin_group_name``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        admin_group: str = "admin",
+        enable_password_auth: bool = False,
+        mfa: cognito.Mfa = cognito.Mfa.OPTIONAL,
+        password_min_length: int = 8,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        id_token_validity: Duration = Duration.hours(1),
+        access_token_validity: Duration = Duration.hours(1),
+        refresh_token_validity: Duration = Duration.days(30),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if password_min_length < 8:
+            raise ValueError("password_min_length must be at least 8")
+
+        self.user_pool = cognito.UserPool(
+            self,
+            "UserPool",
+            sign_in_aliases=cognito.SignInAliases(email=True, username=False),
+            sign_in_case_sensitive=False,
+            self_sign_up_enabled=True,
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            keep_original=cognito.KeepOriginalAttrs(email=True),
+            user_verification=cognito.UserVerificationConfig(
+                email_style=cognito.VerificationEmailStyle.CODE,
+                email_subject="Your shopping cart verification code",
+                email_body="Your verification code is {####}",
+            ),
+            standard_attributes=cognito.StandardAttributes(
+                email=cognito.StandardAttribute(required=True, mutable=True)
+            ),
+            password_policy=cognito.PasswordPolicy(
+                min_length=password_min_length,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=Duration.days(3),
+            ),
+            mfa=mfa,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            removal_policy=removal_policy,
+        )
+        self.user_pool_client = self.user_pool.add_client(
+            "WebClient",
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_srp=True, user_password=enable_password_auth),
+            disable_o_auth=True,
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            id_token_validity=id_token_validity,
+            access_token_validity=access_token_validity,
+            refresh_token_validity=refresh_token_validity,
+        )
+        self.admin_group_name = admin_group
+        self.admin_group = cognito.UserPoolGroup(
+            self,
+            "AdminGroup",
+            user_pool=self.user_pool,
+            group_name=admin_group,
+            description="Shop administrators: may read the product totals across all carts",
+        )
+
+        Validations.of(self.user_pool).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-COG2",
+                reason="MFA is optional by design: shoppers sign up with an email address alone and may "
+                "turn on TOTP MFA; requiring it would put a second factor in front of every purchase.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-COG3",
+                reason="Threat protection (advanced security) needs the Cognito Plus feature plan; this "
+                "shop keeps the Essentials plan and relies on the password policy and optional MFA.",
+            ),
+            Acknowledgment(
+                id="AwsSolutions-COG8",
+                reason="The Plus feature plan is billed per monthly active user; a shop's customer pool "
+                "stays on Essentials (see COG3).",
+            ),
+        )

@@ -1,0 +1,104 @@
+"""ProductMock: a read-only product catalogue behind a REST API, standing in for a real product service."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_logs as logs
+
+from constructs import Construct
+
+from . import functions
+from .api import acknowledge_open_method, acknowledge_preflight, api_base_url, rest_api
+
+_PUBLIC_CATALOGUE = (
+    "The product catalogue is public: anyone may browse it without signing in, "
+    "exactly like the storefront's product pages."
+)
+
+
+class ProductMock(Construct):
+    """``GET /product`` and ``GET /product/{product_id}`` on one Lambda (``products.api.handler``).
+
+    Keyword properties:
+        allowed_origins: browser origins allowed by CORS (empty: same origin only).
+        log_retention, removal_policy (of the log groups), log_level, stage_name,
+        throttling_rate_limit / throttling_burst_limit: stage defaults.
+        cloud_watch_role: create the account-level role API Gateway needs for execution logs.
+        web_acl_arn: optional WAFv2 web ACL for the stage.
+
+    Attributes: ``api``, ``api_url`` (no trailing slash), ``function``, ``powertools_layer``,
+    ``access_log_group``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        allowed_origins: Sequence[str] = (),
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        log_level: str = "INFO",
+        stage_name: str = "prod",
+        throttling_rate_limit: float = 100,
+        throttling_burst_limit: int = 200,
+        cloud_watch_role: bool = True,
+        web_acl_arn: str | None = None,
+        service_name: str = "product-mock",
+        metrics_namespace: str = "ShoppingCart",
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.powertools_layer = functions.powertools_layer(self)
+        self.function = functions.service_function(
+            self,
+            "Function",
+            handler=functions.PRODUCT_HANDLER,
+            code=functions.product_code(),
+            description="Product mock: the product catalogue",
+            timeout=Duration.seconds(10),
+            environment={
+                "ALLOWED_ORIGINS": ",".join(allowed_origins),
+                "POWERTOOLS_SERVICE_NAME": service_name,
+                "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
+                "POWERTOOLS_LOG_LEVEL": log_level,
+            },
+            layers=[self.powertools_layer],
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        self.api, self.access_log_group = rest_api(
+            self,
+            "Api",
+            name=service_name,
+            description="Product mock service",
+            allowed_origins=allowed_origins,
+            allow_methods=["GET", "OPTIONS"],
+            stage_name=stage_name,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+            throttling_rate_limit=throttling_rate_limit,
+            throttling_burst_limit=throttling_burst_limit,
+            cloud_watch_role=cloud_watch_role,
+            web_acl_arn=web_acl_arn,
+        )
+        validator = self.api.add_request_validator(
+            "RequestValidator", validate_request_parameters=True, validate_request_body=True
+        )
+        integration = apigw.LambdaIntegration(self.function, allow_test_invoke=False)
+        products = self.api.root.add_resource("product")
+        product = products.add_resource("{product_id}")
+        for method in (
+            products.add_method("GET", integration, request_validator=validator),
+            product.add_method(
+                "GET",
+                integration,
+                request_validator=validator,
+                request_parameters={"method.request.path.product_id": True},
+            ),
+        ):
+            acknowledge_open_method(method, _PUBLIC_CATALOGUE)
+        acknowledge_preflight(self.api)
+        self.api_url = api_base_url(self.api)

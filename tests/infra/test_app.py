@@ -1,0 +1,120 @@
+"""app.py: settings from cdk.json context, flat overrides, stack wiring."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, RemovalPolicy
+from aws_cdk import aws_logs as logs
+from infra_helpers import SHOP_ORIGIN, Synthesized, function_by_handler, only, resources
+
+from app import _KEYS, CONTEXT_NAMESPACE, Settings
+
+CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
+
+
+def _settings(context: dict[str, Any]) -> Settings:
+    return Settings.from_app(App(context=context))
+
+
+def test_cdk_json_runs_the_app_from_the_venv() -> None:
+    cdk_json = json.loads(CDK_JSON.read_text())
+    assert cdk_json["app"] == ".venv/bin/python app.py"
+    settings = cdk_json["context"][CONTEXT_NAMESPACE]
+    assert set(settings) <= set(_KEYS)
+    assert settings["totalsBatchSize"] == 100
+    assert settings["totalsBatchingWindowSeconds"] == 60
+    assert settings["anonymousCartTtlDays"] == 1
+    assert settings["userCartTtlDays"] == 7
+    assert settings["removalPolicy"] in ("retain", "destroy")
+
+
+def test_defaults_without_any_context() -> None:
+    settings = _settings({})
+    assert settings == Settings()
+    assert settings.removal == RemovalPolicy.RETAIN
+    assert settings.log_retention == logs.RetentionDays.ONE_MONTH
+
+
+def test_flat_keys_override_the_namespace() -> None:
+    settings = _settings(
+        {
+            CONTEXT_NAMESPACE: {"totalsBatchingWindowSeconds": 60, "adminGroup": "admin"},
+            "totalsBatchingWindowSeconds": "1",
+        }
+    )
+    assert settings.totals_batching_window_seconds == 1
+    assert settings.admin_group == "admin"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("https://a.example.com", ("https://a.example.com",)),
+        ("https://a.example.com/,http://localhost:8080", ("https://a.example.com", "http://localhost:8080")),
+        ('["https://a.example.com"]', ("https://a.example.com",)),
+        (
+            ["https://a.example.com", "https://b.example.com"],
+            ("https://a.example.com", "https://b.example.com"),
+        ),
+        ("", ()),
+    ],
+)
+def test_allowed_origins_forms(value: Any, expected: tuple[str, ...]) -> None:
+    assert _settings({"allowedOrigins": value}).allowed_origins == expected
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"removalPolicy": "snapshot"}, "removalPolicy"),
+        ({"logRetentionDays": "2"}, "logRetentionDays"),
+        ({"totalsBatchSize": "many"}, "totalsBatchSize"),
+        ({"enablePasswordAuth": "yes"}, "enablePasswordAuth"),
+        ({CONTEXT_NAMESPACE: {"batchSize": 1}}, "unknown keys"),
+    ],
+)
+def test_invalid_settings_are_rejected(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _settings(context)
+
+
+def test_three_stacks_wired_by_references(synth: Synthesized) -> None:
+    assert set(synth.stacks) == {"ShoppingCart-Auth", "ShoppingCart-ProductMock", "ShoppingCart-Cart"}
+    cart = synth.stacks["ShoppingCart-Cart"]
+    dependencies = {stack.node.id for stack in cart.dependencies}
+    assert dependencies == {"ShoppingCart-Auth", "ShoppingCart-ProductMock"}
+    assert not resources(synth.json["ShoppingCart-Cart"], "AWS::SSM::Parameter")
+
+
+def test_overrides_reach_the_templates(overridden: Synthesized) -> None:
+    assert set(overridden.stacks) == {"Test-Auth", "Test-ProductMock", "Test-Cart"}
+    cart = overridden.json["Test-Cart"]
+    aggregator = function_by_handler(cart, "cart.aggregator.handler")[0]
+    [mapping] = [
+        m["Properties"]
+        for m in resources(cart, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": aggregator}
+    ]
+    assert mapping["MaximumBatchingWindowInSeconds"] == 1
+    assert mapping["BatchSize"] == 10
+    env = function_by_handler(cart, "cart.api.handler")[1]["Properties"]["Environment"]["Variables"]
+    assert env["ALLOWED_ORIGINS"] == SHOP_ORIGIN
+    assert env["ADMIN_GROUP"] == "shop-admins"
+    assert env["ANONYMOUS_CART_TTL_SECONDS"] == str(2 * 86400)
+    assert env["USER_CART_TTL_SECONDS"] == str(14 * 86400)
+    assert env["MAX_QUANTITY"] == "99"
+    assert only(cart, "AWS::DynamoDB::Table")[1]["DeletionPolicy"] == "Delete"
+    assert {g["Properties"]["RetentionInDays"] for g in resources(cart, "AWS::Logs::LogGroup").values()} == {
+        7
+    }
+    auth = overridden.json["Test-Auth"]
+    assert only(auth, "AWS::Cognito::UserPool")[1]["DeletionPolicy"] == "Delete"
+    assert only(auth, "AWS::Cognito::UserPoolGroup")[1]["Properties"]["GroupName"] == "shop-admins"
+    assert (
+        "ALLOW_USER_PASSWORD_AUTH"
+        in only(auth, "AWS::Cognito::UserPoolClient")[1]["Properties"]["ExplicitAuthFlows"]
+    )
