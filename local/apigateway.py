@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import jsonschema
 import jwt
 
 from .cloud import RestApi, Route, UserPool
@@ -162,6 +163,9 @@ class ApiGatewayEmulator:
             claims = self._authorize(route, request)
             if claims is None:
                 return HttpResponse.json(401, {"message": "Unauthorized"})
+        invalid = _request_validation_error(route, request, path_parameters)
+        if invalid is not None:
+            return HttpResponse.json(400, {"message": invalid})
         integration_type = route.integration.get("Type")
         if integration_type == "MOCK":
             return self._mock_response(route, request)
@@ -271,6 +275,34 @@ class ApiGatewayEmulator:
         if origin and origin in template:
             headers = [(k, origin if k.lower() == "access-control-allow-origin" else v) for k, v in headers]
         return HttpResponse(int(response.get("StatusCode", 200)), headers, b"")
+
+
+def _request_validation_error(
+    route: Route, request: HttpRequest, path_parameters: dict[str, str]
+) -> str | None:
+    """What a request validator refuses, with API Gateway's messages; None when the request passes."""
+    if route.validator.get("ValidateRequestParameters"):
+        missing = []
+        for parameter, required in route.request_parameters.items():
+            _, _, location, name = parameter.split(".", 3)
+            present = {
+                "path": lambda n: bool(path_parameters.get(n)),
+                "querystring": lambda n: any(k == n for k, _ in request.query),
+                "header": lambda n: request.header(n) is not None,
+            }.get(location, lambda _n: True)(name)
+            if required and not present:
+                missing.append(name)
+        if missing:
+            return f"Missing required request parameters: [{', '.join(missing)}]"
+    if route.validator.get("ValidateRequestBody") and route.request_models:
+        content_type = (request.header("Content-Type") or "application/json").split(";")[0].strip().lower()
+        schema = route.request_models.get(content_type)
+        if schema is not None:
+            try:
+                jsonschema.validate(json.loads(request.body or b"null"), schema)
+            except (ValueError, jsonschema.ValidationError):
+                return "Invalid request body"
+    return None
 
 
 def _event_body(request: HttpRequest) -> tuple[str | None, bool]:

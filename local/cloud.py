@@ -39,6 +39,9 @@ class Route:
     function_arn: str | None
     authorizer: dict[str, Any] | None
     authorization_type: str
+    validator: dict[str, Any] = field(default_factory=dict)  # ValidateRequestBody/ValidateRequestParameters
+    request_models: dict[str, dict[str, Any]] = field(default_factory=dict)  # content type -> JSON schema
+    request_parameters: dict[str, bool] = field(default_factory=dict)  # method.request.* -> required
 
 
 @dataclass
@@ -405,6 +408,15 @@ class Provisioner:
     def _create_authorizer(self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]) -> dict:
         return {None: logical_id, "_definition": self._properties(stack, resource)}
 
+    def _create_request_validator(
+        self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]
+    ) -> dict:
+        return {None: logical_id, "_definition": self._properties(stack, resource)}
+
+    def _create_model(self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]) -> dict:
+        properties = self._properties(stack, resource)
+        return {None: properties.get("Name") or logical_id, "_schema": properties.get("Schema") or {}}
+
     def _create_method(self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]) -> dict:
         raw = resource["Properties"]
         evaluator = self._evaluator(stack)
@@ -414,6 +426,15 @@ class Provisioner:
         if "AuthorizerId" in raw:
             authorizer_ref = raw["AuthorizerId"].get("Ref")
             authorizer = self._resource(stack, authorizer_ref)["_definition"] if authorizer_ref else None
+        validator: dict[str, Any] = {}
+        validator_ref = (raw.get("RequestValidatorId") or {}).get("Ref")
+        if validator_ref:
+            validator = self._resource(stack, validator_ref)["_definition"]
+        request_models = {
+            content_type: self._resource(stack, model["Ref"])["_schema"]
+            for content_type, model in (raw.get("RequestModels") or {}).items()
+            if isinstance(model, dict) and "Ref" in model
+        }
         integration = evaluator.resolve(raw.get("Integration", {}))
         uri = str(integration.get("Uri", ""))
         match = LAMBDA_INTEGRATION_URI.search(uri)
@@ -425,6 +446,9 @@ class Provisioner:
                 function_arn=match.group("arn") if match else None,
                 authorizer=authorizer,
                 authorization_type=raw.get("AuthorizationType", "NONE"),
+                validator=validator,
+                request_models=request_models,
+                request_parameters={k: bool(v) for k, v in (raw.get("RequestParameters") or {}).items()},
             )
         )
         return {None: logical_id}
@@ -443,6 +467,8 @@ class Provisioner:
         "AWS::ApiGateway::Stage": _create_stage,
         "AWS::ApiGateway::Authorizer": _create_authorizer,
         "AWS::ApiGateway::Method": _create_method,
+        "AWS::ApiGateway::RequestValidator": _create_request_validator,
+        "AWS::ApiGateway::Model": _create_model,
     }
 
 

@@ -78,6 +78,20 @@ def test_unknown_route_and_method_answer_like_api_gateway(api_url: str):
     }
 
 
+def test_request_validator_applies_the_method_model(api_url: str):
+    invalid = requests.post(f"{api_url}/items", json={"pk": 5, "sk": "a"}, timeout=10)
+    not_json = requests.post(
+        f"{api_url}/items", data=b"{", headers={"Content-Type": "application/json"}, timeout=10
+    )
+
+    assert invalid.status_code == 400
+    assert invalid.json() == {"message": "Invalid request body"}
+    assert not_json.status_code == 400
+    assert (
+        requests.post(f"{api_url}/items", json={"pk": "item#valid", "sk": "a"}, timeout=10).status_code == 201
+    )
+
+
 def test_cognito_authorizer_rejects_missing_and_forged_tokens(api_url: str):
     assert requests.post(f"{api_url}/echo/bob/private", timeout=10).status_code == 401
     forged = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImR1bW15In0.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"

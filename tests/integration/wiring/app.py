@@ -81,7 +81,22 @@ class WiringStack(cdk.Stack):
             authorizer=authorizer,
             authorization_type=apigw.AuthorizationType.COGNITO,
         )
-        api.root.add_resource("items").add_method("POST", apigw.LambdaIntegration(api_function))
+        item_model = api.add_model(
+            "ItemModel",
+            content_type="application/json",
+            schema=apigw.JsonSchema(
+                schema=apigw.JsonSchemaVersion.DRAFT4,
+                type=apigw.JsonSchemaType.OBJECT,
+                required=["pk", "sk"],
+                properties={"pk": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING)},
+            ),
+        )
+        api.root.add_resource("items").add_method(
+            "POST",
+            apigw.LambdaIntegration(api_function),
+            request_validator=api.add_request_validator("Validator", validate_request_body=True),
+            request_models={"application/json": item_model},
+        )
 
         cdk.CfnOutput(self, "WiringApiUrl", value=api.url)
         cdk.CfnOutput(self, "JobsQueueUrl", value=jobs.queue_url)
