@@ -142,30 +142,44 @@ class DynamoDbStreamPoller(_Poller):
         self._ttl_deletions = ttl_deletions
         self._region = region
         self._poll_interval = poll_interval
-        self._iterators: dict[str, str | None] = {}
+        self._positions: dict[str, str | None] = {}  # shard id -> last sequence number read
         self.invocations = 0
         self.failed_batches = 0
 
-    def _refresh_shards(self) -> None:
+    def _read(self) -> list[dict[str, Any]]:
+        """New records of every shard since the last read.
+
+        A fresh iterator is taken on every read, after the last sequence number seen: moto replaces a
+        table (and its stream) when it rolls back a cancelled transaction, and an iterator taken before
+        that keeps reading the discarded copy.
+        """
         description = self._streams.describe_stream(StreamArn=self.table.stream_arn)["StreamDescription"]
+        records: list[dict[str, Any]] = []
         for shard in description["Shards"]:
             shard_id = shard["ShardId"]
-            if shard_id not in self._iterators:
-                # The local stack starts with empty tables, so TRIM_HORIZON and LATEST only differ for
-                # shards that already hold records; LATEST skips them as Lambda would.
-                iterator_type = "TRIM_HORIZON" if self.starting_position == "TRIM_HORIZON" else "LATEST"
-                self._iterators[shard_id] = self._streams.get_shard_iterator(
-                    StreamArn=self.table.stream_arn, ShardId=shard_id, ShardIteratorType=iterator_type
-                )["ShardIterator"]
-
-    def _read(self) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        for shard_id, iterator in list(self._iterators.items()):
-            if iterator is None:
+            first_read = shard_id not in self._positions
+            position = self._positions.get(shard_id)
+            request: dict[str, Any] = {"StreamArn": self.table.stream_arn, "ShardId": shard_id}
+            if position is None:
+                request["ShardIteratorType"] = "TRIM_HORIZON"
+            else:
+                request.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=position)
+            iterator = self._streams.get_shard_iterator(**request)["ShardIterator"]
+            shard_records: list[dict[str, Any]] = []
+            while iterator:
+                response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
+                shard_records.extend(response["Records"])
+                if not response["Records"]:
+                    break
+                iterator = response.get("NextShardIterator")
+            if shard_records:
+                self._positions[shard_id] = shard_records[-1]["dynamodb"]["SequenceNumber"]
+            elif first_read:
+                self._positions[shard_id] = None
+            # LATEST: what a shard held before the mapping existed is skipped, as Lambda does.
+            if first_read and self.starting_position != "TRIM_HORIZON":
                 continue
-            response = self._streams.get_records(ShardIterator=iterator, Limit=1000)
-            self._iterators[shard_id] = response.get("NextShardIterator")
-            records.extend(self._lambda_record(r) for r in response["Records"])
+            records.extend(self._lambda_record(r) for r in shard_records)
         return records
 
     def _lambda_record(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +208,6 @@ class DynamoDbStreamPoller(_Poller):
         first_arrival = 0.0
         while not self.stopping.is_set():
             try:
-                self._refresh_shards()
                 fresh = [r for r in self._read() if self.filter.matches(r)]
             except Exception:
                 if self.stopping.is_set():
@@ -273,7 +286,7 @@ class DynamoDbStreamPoller(_Poller):
             "version": "1.0",
             "timestamp": now,
             "DDBStreamBatchInfo": {
-                "shardId": next(iter(self._iterators), ""),
+                "shardId": next(iter(self._positions), ""),
                 "startSequenceNumber": first["SequenceNumber"],
                 "endSequenceNumber": last["SequenceNumber"],
                 "approximateArrivalOfFirstRecord": _iso(first.get("ApproximateCreationDateTime")),

@@ -1,5 +1,6 @@
 """Handlers of the test-only wiring app: they echo what the local stack handed them."""
 
+import contextlib
 import json
 import os
 import time
@@ -14,6 +15,8 @@ def _table():
 def api(event, context):
     if event["resource"] == "/items":
         item = json.loads(event["body"])
+        if item.pop("cancelledTransactionFirst", False):
+            _cancelled_transaction(item)
         _table().put_item(Item=item)
         return {"statusCode": 201, "body": json.dumps(item)}
     body = {
@@ -26,6 +29,24 @@ def api(event, context):
         "remainingMs": context.get_remaining_time_in_millis(),
     }
     return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
+
+
+def _cancelled_transaction(item):
+    client = boto3.client("dynamodb")
+    name = os.environ["TABLE_NAME"]
+    with contextlib.suppress(client.exceptions.TransactionCanceledException):
+        client.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": name, "Item": {"pk": {"S": "item#phantom"}, "sk": {"S": "a"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": name,
+                        "Key": {"pk": {"S": "never"}, "sk": {"S": "there"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
 
 
 def on_stream(event, _context):
