@@ -1,0 +1,1 @@
+"""Unit tests of the Lambda runtime (runtime/): moto, local HTTP servers, no network."""

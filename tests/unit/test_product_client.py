@@ -1,0 +1,106 @@
+"""The product service client: answers, failures, timeout and the in-container cache."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from cart.errors import DependencyUnavailableError, ProductNotFoundError
+from cart.product_client import ProductClient
+
+from .support import closed_port_url
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def client_for(products_mock, clock=time.monotonic, cache_seconds=60.0, timeout=0.3):
+    return ProductClient(products_mock.url, timeout_seconds=timeout, cache_seconds=cache_seconds, clock=clock)
+
+
+def test_returns_the_products_details(products_mock):
+    product = client_for(products_mock).get_product("trail-lantern")
+
+    assert product["productId"] == "trail-lantern"
+    assert product["price"] == 3499
+    assert products_mock.requests == ["/product/trail-lantern"]
+
+
+def test_caches_answers_for_the_configured_time(products_mock):
+    clock = FakeClock()
+    client = client_for(products_mock, clock=clock, cache_seconds=60)
+
+    client.get_product("trail-lantern")
+    clock.now += 59
+    client.get_product("trail-lantern")
+    assert len(products_mock.requests) == 1
+
+    clock.now += 2
+    client.get_product("trail-lantern")
+    assert len(products_mock.requests) == 2
+
+
+def test_zero_cache_seconds_turns_the_cache_off(products_mock):
+    client = client_for(products_mock, cache_seconds=0)
+
+    client.get_product("trail-lantern")
+    client.get_product("trail-lantern")
+
+    assert len(products_mock.requests) == 2
+
+
+def test_unknown_product_is_not_found_and_not_cached(products_mock):
+    client = client_for(products_mock)
+
+    for _ in range(2):
+        with pytest.raises(ProductNotFoundError):
+            client.get_product("no-such-product")
+
+    assert len(products_mock.requests) == 2
+
+
+@pytest.mark.parametrize("mode", ["error", "garbage", "slow"])
+def test_failures_are_dependency_errors(products_mock, mode):
+    products_mock.mode = mode
+    started = time.monotonic()
+
+    with pytest.raises(DependencyUnavailableError):
+        client_for(products_mock).get_product("trail-lantern")
+
+    assert time.monotonic() - started < 0.9
+
+
+def test_null_product_is_not_found(products_mock):
+    products_mock.mode = "null-product"
+
+    with pytest.raises(ProductNotFoundError):
+        client_for(products_mock).get_product("trail-lantern")
+
+
+def test_refused_connection_is_a_dependency_error():
+    client = ProductClient(closed_port_url(), timeout_seconds=0.3, cache_seconds=60)
+
+    with pytest.raises(DependencyUnavailableError):
+        client.get_product("trail-lantern")
+
+
+def test_a_non_http_url_is_never_opened(tmp_path):
+    (tmp_path / "product").mkdir()
+    (tmp_path / "product" / "x").write_text('{"product": {"productId": "x"}}')
+    client = ProductClient(f"file://{tmp_path}", timeout_seconds=0.3, cache_seconds=60)
+
+    with pytest.raises(DependencyUnavailableError):
+        client.get_product("x")
+
+
+def test_an_answer_about_another_product_is_rejected(products_mock):
+    products_mock.mode = "other-product"
+
+    with pytest.raises(DependencyUnavailableError):
+        client_for(products_mock).get_product("headlamp-pro")
