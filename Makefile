@@ -1,14 +1,23 @@
 # Every target creates .venv and installs what it needs when missing, so each works on a fresh clone.
+#   make dev      the whole shopping cart on http://localhost:$(PORT) (AWS emulated, no account, no Docker)
+#   make test     lint, unit, infrastructure, integration, storefront and browser tests
+#   make synth    cdk.out for AWS (no credentials needed)
+#   make deploy   every stack to the AWS account of your credentials
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CDK := node_modules/.bin/cdk
 PORT ?= 8080
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # jsii (used by aws-cdk-lib) prints an end-of-life banner on Node 20 at every import.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: dev test lint format synth deploy destroy openapi bench clean
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/vite.config.js
+
+.PHONY: dev test lint format test-python test-frontend synth deploy destroy openapi bench clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +29,21 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+frontend/dist/index.html: frontend/node_modules/.installed frontend/package.json $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download does not work offline).
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
+dev: $(VENV)/.installed frontend/dist/index.html
+	$(PY) -m local --port $(PORT)
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -28,8 +52,13 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: $(VENV)/.installed node_modules/.installed lint
+test-frontend: frontend/node_modules/.installed
+	cd frontend && npm test
+
+test-python: $(VENV)/.installed frontend/dist/index.html $(CHROMIUM)
 	$(PY) -m pytest
+
+test: lint test-frontend test-python
 
 synth: $(VENV)/.installed node_modules/.installed
 	$(CDK) synth --quiet
@@ -40,5 +69,8 @@ deploy: $(VENV)/.installed node_modules/.installed
 destroy: $(VENV)/.installed node_modules/.installed
 	$(CDK) destroy --all
 
+openapi: $(VENV)/.installed
+	$(PY) scripts/generate_openapi.py
+
 clean:
-	rm -rf cdk.out .pytest_cache .ruff_cache dist build *.egg-info
+	rm -rf cdk.out .local .pytest_cache .ruff_cache dist build *.egg-info frontend/dist

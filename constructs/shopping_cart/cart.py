@@ -301,7 +301,8 @@ class ShoppingCart(Construct):
         )
         add_model = self._json_model(
             "AddToCartModel",
-            required=["productId", "quantity"],
+            # No "quantity": clients of the original sample may leave it out to add one.
+            required=["productId"],
             properties={
                 "productId": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=1),
                 "quantity": apigw.JsonSchema(type=apigw.JsonSchemaType.INTEGER),
