@@ -132,6 +132,10 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         headers = {name: self.headers[name] for name in _FORWARDED_COGNITO_HEADERS if self.headers.get(name)}
         if self.command == "OPTIONS":
             return HttpResponse(204)
+        # moto does not implement RevokeToken, which Amplify calls on sign-out; local tokens simply
+        # expire, so answer as Cognito does when the refresh token is revoked.
+        if headers.get("X-Amz-Target", "").endswith(".RevokeToken"):
+            return HttpResponse(200, [("Content-Type", "application/x-amz-json-1.1")], b"{}")
         request = urllib.request.Request(  # noqa: S310 (a fixed http URL: the local moto server)
             self.server.stack.aws_endpoint + "/", data=body, headers=headers, method="POST"
         )
