@@ -21,6 +21,7 @@ from .cloud import LocalCloud, Provisioner, UserPool
 from .event_sources import DynamoDbStreamPoller, SqsPoller, TtlDeletions, TtlSweeper
 from .gateway import COGNITO_PATH, LocalGateway
 from .lambda_runtime import LambdaService
+from .moto_atomicity import make_dynamodb_requests_atomic
 
 DEFAULT_PASSWORD = "Passw0rd!"
 SEED_USERS = (("shopper@example.com", False), ("admin@example.com", True))
@@ -69,6 +70,7 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        make_dynamodb_requests_atomic()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         moto_host, moto_port = self._moto.get_host_and_port()

@@ -9,7 +9,7 @@ import uuid
 import pytest
 import requests
 
-from .conftest import RunningStack
+from tests.support.local_stack import RunningStack
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ import pytest
 import requests
 
 from local.synth import synthesize
+from tests.support.local_stack import REPO_ROOT, free_port, processes_under
 
-from .conftest import REPO_ROOT, free_port, processes_under
 from .test_wiring import WIRING_APP
 
 pytestmark = pytest.mark.integration

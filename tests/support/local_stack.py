@@ -1,4 +1,4 @@
-"""Fixtures that run the real local stack (`python -m local`, as `make dev` does) on a free port."""
+"""Run the real local stack (`python -m local`, as `make dev` does) on a free port, for tests."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -122,11 +121,3 @@ def start_local_stack(work_dir: Path, extra_context: tuple[str, ...] = ()) -> Ru
 def stop_local_stack(stack: RunningStack) -> int:
     stack.process.send_signal(signal.SIGINT)
     return stack.process.wait(timeout=60)
-
-
-@pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory):
-    stack = start_local_stack(tmp_path_factory.mktemp("local-stack"))
-    yield stack
-    if stack.process.poll() is None:
-        stop_local_stack(stack)
