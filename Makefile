@@ -1,8 +1,9 @@
 # Every target creates .venv and installs what it needs when missing, so each works on a fresh clone.
 #   make dev      the whole shopping cart on http://localhost:$(PORT) (AWS emulated, no account, no Docker)
 #   make test     lint, unit, infrastructure, integration, storefront and browser tests
-#   make synth    cdk.out for AWS (no credentials needed)
-#   make deploy   every stack to the AWS account of your credentials
+#   make synth    cdk.out for AWS (no credentials needed), the storefront built first
+#   make deploy   the storefront built, then every stack to the AWS account of your credentials
+#   make cost     the monthly cost model (docs/COST.md)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +18,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
 	frontend/index.html frontend/vite.config.js
 
-.PHONY: dev test lint format test-python test-frontend synth deploy destroy openapi bench clean
+.PHONY: dev test lint format test-python test-frontend synth deploy destroy openapi bench cost clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,17 +61,22 @@ test-python: $(VENV)/.installed frontend/dist/index.html $(CHROMIUM)
 
 test: lint test-frontend test-python
 
-synth: $(VENV)/.installed node_modules/.installed
+# The Frontend stack uploads frontend/dist (app.py leaves the stack out when it is not built), so every
+# target that synthesizes for AWS builds the storefront first.
+synth: $(VENV)/.installed node_modules/.installed frontend/dist/index.html
 	$(CDK) synth --quiet
 
-deploy: $(VENV)/.installed node_modules/.installed
-	$(CDK) deploy --all
+deploy: $(VENV)/.installed node_modules/.installed frontend/dist/index.html
+	$(CDK) deploy --all --outputs-file cdk.out/outputs.json
 
-destroy: $(VENV)/.installed node_modules/.installed
+destroy: $(VENV)/.installed node_modules/.installed frontend/dist/index.html
 	$(CDK) destroy --all
 
 openapi: $(VENV)/.installed
 	$(PY) scripts/generate_openapi.py
+
+cost: $(VENV)/.installed
+	$(PY) scripts/cost_model.py
 
 clean:
 	rm -rf cdk.out .local .pytest_cache .ruff_cache dist build *.egg-info frontend/dist

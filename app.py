@@ -1,4 +1,4 @@
-"""The CDK app: AuthStack, ProductMockStack and ShoppingCartStack, wired by cross-stack references.
+"""The CDK app: Auth, Operations, ProductMock, Cart and Frontend stacks, wired by cross-stack references.
 
 ``cdk synth`` runs this file (cdk.json: ``.venv/bin/python app.py``); tests and the local stack call
 :func:`build_app` to synthesize in-process. cdk-nag's AwsSolutions checks run on every synth: an
@@ -11,8 +11,9 @@ or in the ``context`` passed to :func:`build_app`; flat keys win over the ``shop
 =============================  =====================  ===============================================
 key                            default                meaning
 =============================  =====================  ===============================================
-stackPrefix                    ``ShoppingCart``       stacks are ``{prefix}-Auth``, ``{prefix}-ProductMock``
-                                                      and ``{prefix}-Cart``
+stackPrefix                    ``ShoppingCart``       stacks are ``{prefix}-Auth``, ``{prefix}-Operations``,
+                                                      ``{prefix}-ProductMock``, ``{prefix}-Cart`` and
+                                                      ``{prefix}-Frontend``
 allowedOrigins                 ``[]``                 CORS origins (credentials allowed): a JSON list,
                                                       or a comma-separated string on the command line
 anonymousCartTtlDays           ``1``                  TTL of anonymous cart lines (and the cookie)
@@ -21,15 +22,26 @@ totalsBatchSize                ``100``                aggregator: records per ba
 totalsBatchingWindowSeconds    ``60``                 aggregator: maximum batching window (0..300)
 adminGroup                     ``admin``              Cognito group allowed to read totals
 maxQuantity                    ``1000``               bound on quantities
-removalPolicy                  ``retain``             ``retain`` or ``destroy``: table, user pool, logs
+removalPolicy                  ``retain``             ``retain`` (with deletion protection on the table
+                                                      and user pool) or ``destroy`` (everything goes
+                                                      with the stacks: table, user pool, log groups,
+                                                      buckets emptied first)
 logRetentionDays               ``30``                 retention of every log group (a CloudWatch value)
 enablePasswordAuth             ``false``              also allow USER_PASSWORD_AUTH on the web client
+frontendPath                   ``frontend/dist``      the built storefront (relative to this file); when
+                                                      it has no index.html the Frontend stack is left
+                                                      out with a warning; ``""`` leaves it out silently
+alarmEmail                     ``""``                 subscribe this address to the alarm topic
+enableWaf                      ``true``               the REGIONAL web ACL on both API stages
+wafRateLimit                   ``2000``               requests per client IP per 5 minutes before WAF
+                                                      blocks
 =============================  =====================  ===============================================
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,10 +51,11 @@ from aws_cdk import App, Duration, RemovalPolicy, Tags, Validations
 from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks
 
-from stacks import AuthStack, ProductMockStack, ShoppingCartStack
+from stacks import AuthStack, FrontendStack, OperationsStack, ProductMockStack, ShoppingCartStack
 
 CONTEXT_NAMESPACE = "shopping-cart"
-CDK_JSON = Path(__file__).resolve().parent / "cdk.json"
+APP_DIR = Path(__file__).resolve().parent
+CDK_JSON = APP_DIR / "cdk.json"
 
 _RETENTION = {
     1: logs.RetentionDays.ONE_DAY,
@@ -104,6 +117,10 @@ class Settings:
     removal_policy: str = "retain"
     log_retention_days: int = 30
     enable_password_auth: bool = False
+    frontend_path: str = "frontend/dist"
+    alarm_email: str = ""
+    enable_waf: bool = True
+    waf_rate_limit: int = 2000
 
     @classmethod
     def from_app(cls, app: App) -> Settings:
@@ -123,6 +140,10 @@ class Settings:
             removal_policy=str(get("removalPolicy", "retain")).lower(),
             log_retention_days=_as_int("logRetentionDays", get("logRetentionDays", 30)),
             enable_password_auth=_as_bool("enablePasswordAuth", get("enablePasswordAuth", False)),
+            frontend_path=str(get("frontendPath", cls.frontend_path)),
+            alarm_email=str(get("alarmEmail", "") or "").strip(),
+            enable_waf=_as_bool("enableWaf", get("enableWaf", True)),
+            waf_rate_limit=_as_int("wafRateLimit", get("wafRateLimit", 2000)),
         )
         unknown = sorted(set(raw) - set(_KEYS))
         if unknown:
@@ -135,7 +156,19 @@ class Settings:
             raise ValueError(
                 f"context logRetentionDays: expected one of {sorted(_RETENTION)}, got {settings.log_retention_days}"
             )
+        if not 10 <= settings.waf_rate_limit <= 2_000_000_000:
+            raise ValueError(f"context wafRateLimit: expected 10..2000000000, got {settings.waf_rate_limit}")
+        if settings.alarm_email and "@" not in settings.alarm_email:
+            raise ValueError(f"context alarmEmail: expected an email address, got {settings.alarm_email!r}")
         return settings
+
+    @property
+    def frontend_dir(self) -> Path | None:
+        """The built storefront's folder, or None when the frontend stack is turned off."""
+        if not self.frontend_path:
+            return None
+        path = Path(self.frontend_path)
+        return path if path.is_absolute() else APP_DIR / path
 
     @property
     def removal(self) -> RemovalPolicy:
@@ -158,6 +191,10 @@ _KEYS = (
     "removalPolicy",
     "logRetentionDays",
     "enablePasswordAuth",
+    "frontendPath",
+    "alarmEmail",
+    "enableWaf",
+    "wafRateLimit",
 )
 
 
@@ -200,6 +237,16 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         enable_password_auth=settings.enable_password_auth,
         removal_policy=settings.removal,
     )
+    operations = OperationsStack(
+        app,
+        f"{prefix}-Operations",
+        alarm_email=settings.alarm_email or None,
+        web_acl=settings.enable_waf,
+        rate_limit=settings.waf_rate_limit,
+        log_retention=settings.log_retention,
+        removal_policy=settings.removal,
+    )
+    web_acl_arn = operations.web_acl.arn if operations.web_acl else None
     products = ProductMockStack(
         app,
         f"{prefix}-ProductMock",
@@ -209,6 +256,8 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         # API Gateway's CloudWatch role is one per account and region: this stack sets it, and the
         # cart stack (deployed after it, see add_dependency below) relies on it.
         cloud_watch_role=True,
+        web_acl_arn=web_acl_arn,
+        alarm_topic=operations.alarm_topic,
     )
     cart = ShoppingCartStack(
         app,
@@ -226,8 +275,31 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         removal_policy=settings.removal,
         log_retention=settings.log_retention,
         cloud_watch_role=False,
+        web_acl_arn=web_acl_arn,
+        alarm_topic=operations.alarm_topic,
     )
     cart.add_stack_dependency(products, "the product mock sets API Gateway's account-level CloudWatch role")
+
+    frontend_dir = settings.frontend_dir
+    if frontend_dir is not None and (frontend_dir / "index.html").is_file():
+        FrontendStack(
+            app,
+            f"{prefix}-Frontend",
+            asset_path=str(frontend_dir),
+            cart_api_url=cart.cart.api_url,
+            product_api_url=products.product_mock.api_url,
+            user_pool=auth.auth.user_pool,
+            user_pool_client=auth.auth.user_pool_client,
+            removal_policy=settings.removal,
+            log_retention=settings.log_retention,
+            access_log_retention=Duration.days(settings.log_retention_days),
+        )
+    elif frontend_dir is not None:
+        print(
+            f"warning: {frontend_dir} has no index.html, so the {prefix}-Frontend stack is left out. "
+            "Build the storefront first (`make synth` and `make deploy` do).",
+            file=sys.stderr,
+        )
 
     Tags.of(app).add("project", "serverless-shopping-cart")
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))

@@ -18,6 +18,7 @@ class Auth(Construct):
         mfa: MFA mode; OPTIONAL lets shoppers turn on TOTP (authenticator app) MFA.
         password_min_length: minimum password length; upper/lower case, digits and symbols are required.
         removal_policy: what happens to the user pool when the stack is deleted.
+        deletion_protection: refuse to delete the user pool (default: on unless removal_policy is DESTROY).
         id_token_validity / access_token_validity / refresh_token_validity: token lifetimes.
 
     Attributes: ``user_pool``, ``user_pool_client``, ``admin_group`` (the group construct) and
@@ -34,6 +35,7 @@ class Auth(Construct):
         mfa: cognito.Mfa = cognito.Mfa.OPTIONAL,
         password_min_length: int = 8,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        deletion_protection: bool | None = None,
         id_token_validity: Duration = Duration.hours(1),
         access_token_validity: Duration = Duration.hours(1),
         refresh_token_validity: Duration = Duration.days(30),
@@ -70,6 +72,11 @@ class Auth(Construct):
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             removal_policy=removal_policy,
+            deletion_protection=(
+                removal_policy != RemovalPolicy.DESTROY
+                if deletion_protection is None
+                else deletion_protection
+            ),
         )
         self.user_pool_client = self.user_pool.add_client(
             "WebClient",

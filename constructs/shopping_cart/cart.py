@@ -9,17 +9,20 @@ from collections.abc import Sequence
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Token, Validations
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 
 from constructs import Construct
 
 from . import functions
 from .api import acknowledge_open_method, acknowledge_preflight, api_base_url, rest_api
+from .monitoring import CART_METRICS, FIVE_MINUTES, Monitoring
 
 #: Timeouts of the functions (docs/DESIGN.md). The delete queue's visibility timeout derives from
 #: the worker's.
@@ -64,12 +67,23 @@ class ShoppingCart(Construct):
     concurrency, the DLQ's maxReceiveCount, the admin group's name, the bound on quantities, the product
     client's cache and timeout, log retention and level, the removal policy of the table and log groups,
     the stage name and throttling, whether to create API Gateway's account-level CloudWatch role, and an
-    optional WAFv2 web ACL.
+    optional WAFv2 web ACL (see :class:`shopping_cart.ApiWebAcl`).
+
+    Data protection: the table is retained and has deletion protection on by default.
+    ``removal_policy=RemovalPolicy.DESTROY`` deletes the table and log groups with the stack and turns
+    deletion protection off unless ``deletion_protection=True`` is given.
+
+    Operations (``monitoring=True``, the default): a :class:`shopping_cart.Monitoring` with alarms to
+    ``alarm_topic`` (a new topic when omitted) on both dead-letter queues, the aggregator's iterator age
+    (``iterator_age_alarm_threshold``), API 5xx (``server_error_alarm_threshold`` per 5 minutes), and
+    errors and throttles of every function; and a dashboard (``dashboard_name``) of requests, latency,
+    errors, carts updated, migrated and checked out, queue depths and the table's capacity.
 
     Attributes: ``table``, ``delete_queue``, ``delete_dead_letter_queue``, ``totals_failure_queue``,
     ``api``, ``api_url`` (no trailing slash), ``authorizer``, ``access_log_group``, ``api_function``,
     ``aggregator_function``, ``delete_worker_function``, ``aggregator_event_source``,
-    ``delete_worker_event_source``, ``powertools_layer``, ``dependencies_layer``.
+    ``delete_worker_event_source``, ``powertools_layer``, ``dependencies_layer``, ``monitoring``
+    (None when off).
     """
 
     def __init__(
@@ -95,6 +109,7 @@ class ShoppingCart(Construct):
         product_cache_ttl: Duration = Duration.minutes(5),
         product_service_timeout: Duration = Duration.seconds(3),
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        deletion_protection: bool | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         log_level: str = "INFO",
         stage_name: str = "prod",
@@ -104,6 +119,11 @@ class ShoppingCart(Construct):
         web_acl_arn: str | None = None,
         service_name: str = "shopping-cart",
         metrics_namespace: str = "ShoppingCart",
+        monitoring: bool = True,
+        alarm_topic: sns.ITopic | None = None,
+        iterator_age_alarm_threshold: Duration = Duration.minutes(5),
+        server_error_alarm_threshold: int = 1,
+        dashboard_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         _validate(
@@ -134,6 +154,11 @@ class ShoppingCart(Construct):
                 point_in_time_recovery_enabled=True
             ),
             removal_policy=removal_policy,
+            deletion_protection=(
+                removal_policy != RemovalPolicy.DESTROY
+                if deletion_protection is None
+                else deletion_protection
+            ),
         )
 
         # --- Queues --------------------------------------------------------------------------------
@@ -345,6 +370,148 @@ class ShoppingCart(Construct):
             acknowledge_open_method(method, _ANONYMOUS_ROUTE)
         acknowledge_preflight(self.api)
         self.api_url = api_base_url(self.api)
+
+        # --- Operations ----------------------------------------------------------------------------
+        self.monitoring: Monitoring | None = None
+        if monitoring:
+            self.monitoring = self._monitor(
+                Monitoring(self, "Monitoring", alarm_topic=alarm_topic, dashboard_name=dashboard_name),
+                service_name=service_name,
+                metrics_namespace=metrics_namespace,
+                iterator_age_alarm_threshold=iterator_age_alarm_threshold,
+                server_error_alarm_threshold=server_error_alarm_threshold,
+            )
+
+    def _monitor(
+        self,
+        monitoring: Monitoring,
+        *,
+        service_name: str,
+        metrics_namespace: str,
+        iterator_age_alarm_threshold: Duration,
+        server_error_alarm_threshold: int,
+    ) -> Monitoring:
+        functions = [
+            ("CartApi", self.api_function),
+            ("TotalsAggregator", self.aggregator_function),
+            ("DeleteWorker", self.delete_worker_function),
+        ]
+        queues = [
+            (
+                "DeleteDeadLetterQueue",
+                self.delete_dead_letter_queue,
+                "the delete queue's dead-letter queue (migrated lines the worker could not delete)",
+            ),
+            (
+                "TotalsFailureQueue",
+                self.totals_failure_queue,
+                "the totals aggregator's on-failure queue (stream batches whose totals were not applied)",
+            ),
+        ]
+        for label, queue, what in queues:
+            monitoring.alarm_on_dead_letter_queue(label, queue, what)
+        monitoring.alarm_on_iterator_age(
+            "TotalsAggregator", self.aggregator_function, iterator_age_alarm_threshold
+        )
+        for label, function in functions:
+            monitoring.alarm_on_function(label, function)
+        monitoring.alarm_on_api("Cart", self.api, server_error_alarm_threshold)
+
+        def cart_metric(name: str, **options: object) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=metrics_namespace,
+                metric_name=name,
+                dimensions_map={"service": service_name},
+                statistic="Sum",
+                period=FIVE_MINUTES,
+                **options,
+            )
+
+        monitoring.add_widgets(
+            cloudwatch.TextWidget(
+                markdown=f"# Shopping cart ({service_name})\n"
+                "Requests, latency and errors of the cart API; carts updated, migrated at sign-in and "
+                "checked out (Powertools metrics of the cart API); dead-letter queues (should stay at 0).",
+                width=24,
+                height=2,
+            ),
+            cloudwatch.SingleValueWidget(
+                title="Carts in the time range",
+                metrics=[cart_metric(name, label=name) for name in CART_METRICS],
+                set_period_to_time_range=True,
+                width=12,
+                height=6,
+            ),
+            cloudwatch.GraphWidget(
+                title="Carts updated, migrated, checked out",
+                left=[cart_metric(name, label=name) for name in CART_METRICS],
+                width=12,
+            ),
+        )
+        monitoring.add_api_widgets("Cart", self.api)
+        monitoring.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Dead-letter queues (messages)",
+                left=[
+                    queue.metric_approximate_number_of_messages_visible(
+                        period=FIVE_MINUTES, statistic="Maximum", label=label
+                    )
+                    for label, queue, _ in queues
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Delete queue",
+                left=[
+                    self.delete_queue.metric_approximate_number_of_messages_visible(
+                        period=FIVE_MINUTES, statistic="Maximum", label="visible"
+                    )
+                ],
+                right=[
+                    self.delete_queue.metric_approximate_age_of_oldest_message(
+                        period=FIVE_MINUTES, statistic="Maximum", label="oldest (s)"
+                    )
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Totals aggregator iterator age (ms)",
+                left=[
+                    self.aggregator_function.metric(
+                        "IteratorAge", period=FIVE_MINUTES, statistic="Maximum", label="maximum"
+                    )
+                ],
+                left_annotations=[
+                    cloudwatch.HorizontalAnnotation(
+                        value=iterator_age_alarm_threshold.to_milliseconds(), label="alarm"
+                    )
+                ],
+                width=8,
+            ),
+            cloudwatch.GraphWidget(
+                title="Table: consumed capacity units",
+                left=[
+                    self.table.metric_consumed_read_capacity_units(
+                        period=FIVE_MINUTES, statistic="Sum", label="read"
+                    ),
+                    self.table.metric_consumed_write_capacity_units(
+                        period=FIVE_MINUTES, statistic="Sum", label="write"
+                    ),
+                ],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Table: throttle events",
+                left=[
+                    self.table.metric(name, period=FIVE_MINUTES, statistic="Sum", label=name)
+                    for name in ("ReadThrottleEvents", "WriteThrottleEvents")
+                ],
+                width=12,
+            ),
+        )
+        monitoring.add_function_widgets(functions)
+        monitoring.add_alarm_status()
+        return monitoring
 
     def _json_model(
         self, construct_id: str, *, required: list[str], properties: dict[str, apigw.JsonSchema]

@@ -7,11 +7,13 @@ from collections.abc import Sequence
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
 
 from constructs import Construct
 
 from . import functions
 from .api import acknowledge_open_method, acknowledge_preflight, api_base_url, rest_api
+from .monitoring import Monitoring
 
 _PUBLIC_CATALOGUE = (
     "The product catalogue is public: anyone may browse it without signing in, "
@@ -28,9 +30,11 @@ class ProductMock(Construct):
         throttling_rate_limit / throttling_burst_limit: stage defaults.
         cloud_watch_role: create the account-level role API Gateway needs for execution logs.
         web_acl_arn: optional WAFv2 web ACL for the stage.
+        monitoring: alarms (no dashboard) to ``alarm_topic`` (a new topic when omitted) on the API's 5xx
+            (``server_error_alarm_threshold`` per 5 minutes) and the function's errors and throttles.
 
     Attributes: ``api``, ``api_url`` (no trailing slash), ``function``, ``powertools_layer``,
-    ``access_log_group``.
+    ``access_log_group``, ``monitoring`` (None when off).
     """
 
     def __init__(
@@ -49,6 +53,9 @@ class ProductMock(Construct):
         web_acl_arn: str | None = None,
         service_name: str = "product-mock",
         metrics_namespace: str = "ShoppingCart",
+        monitoring: bool = True,
+        alarm_topic: sns.ITopic | None = None,
+        server_error_alarm_threshold: int = 1,
     ) -> None:
         super().__init__(scope, construct_id)
         self.powertools_layer = functions.powertools_layer(self)
@@ -102,3 +109,9 @@ class ProductMock(Construct):
             acknowledge_open_method(method, _PUBLIC_CATALOGUE)
         acknowledge_preflight(self.api)
         self.api_url = api_base_url(self.api)
+
+        self.monitoring: Monitoring | None = None
+        if monitoring:
+            self.monitoring = Monitoring(self, "Monitoring", alarm_topic=alarm_topic, dashboard=False)
+            self.monitoring.alarm_on_api("Products", self.api, server_error_alarm_threshold)
+            self.monitoring.alarm_on_function("ProductsFunction", self.function)

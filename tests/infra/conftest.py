@@ -6,27 +6,50 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import App, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_logs as logs
 from cdk_nag import AwsSolutionsChecks
-from infra_helpers import SHOP_ORIGIN, SKIP_BUNDLING, WEB_ACL_ARN, Synthesized
+from infra_helpers import (
+    ALARM_EMAIL,
+    CERTIFICATE_ARN,
+    CLOUDFRONT_WEB_ACL_ARN,
+    SHOP_DOMAIN,
+    SHOP_ORIGIN,
+    SKIP_BUNDLING,
+    WEB_ACL_ARN,
+    Synthesized,
+    write_storefront,
+)
 
 from app import build_app
-from shopping_cart import Auth, ProductMock, ShoppingCart, functions
+from shopping_cart import ApiWebAcl, Auth, Frontend, ProductMock, ShoppingCart, create_alarm_topic, functions
 
 
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """The app exactly as ``cdk synth`` builds it from cdk.json (bundling skipped)."""
+def storefront(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small stand-in for frontend/dist, so the infra tests never depend on a storefront build."""
+    return write_storefront(tmp_path_factory.mktemp("storefront"))
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory, storefront: Path) -> Synthesized:
+    """The app exactly as ``cdk synth`` builds it from cdk.json (bundling skipped; the storefront a
+    fixture folder instead of frontend/dist)."""
     outdir = tmp_path_factory.mktemp("cdk-default")
-    return Synthesized.of(build_app(SKIP_BUNDLING, outdir=str(outdir)), outdir)
+    context = {**SKIP_BUNDLING, "frontendPath": str(storefront)}
+    return Synthesized.of(build_app(context, outdir=str(outdir)), outdir)
 
 
 @pytest.fixture(scope="session")
-def overridden(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+def overridden(tmp_path_factory: pytest.TempPathFactory, storefront: Path) -> Synthesized:
     """The app with flat ``-c key=value`` style overrides (strings, as the CLI passes them)."""
     outdir = tmp_path_factory.mktemp("cdk-overridden")
     context = {
         **SKIP_BUNDLING,
+        "frontendPath": str(storefront),
+        "alarmEmail": ALARM_EMAIL,
+        "enableWaf": "false",
         "stackPrefix": "Test",
         "totalsBatchingWindowSeconds": "1",
         "totalsBatchSize": "10",
@@ -66,8 +89,9 @@ def _fake_runtime(root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def custom(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    """All three constructs embedded in ONE stack with non-default props, over a fake runtime tree."""
+def custom(tmp_path_factory: pytest.TempPathFactory, storefront: Path) -> Synthesized:
+    """The constructs embedded with non-default props, over a fake runtime tree: Auth, ProductMock,
+    ShoppingCart and ApiWebAcl in ONE stack ("Embedded"), Frontend in a second one ("EmbeddedShop")."""
     outdir = tmp_path_factory.mktemp("cdk-custom")
     runtime = _fake_runtime(tmp_path_factory.mktemp("runtime"))
     with pytest.MonkeyPatch.context() as patch:
@@ -83,6 +107,16 @@ def custom(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
             password_min_length=12,
             removal_policy=RemovalPolicy.DESTROY,
         )
+        web_acl = ApiWebAcl(
+            stack,
+            "WebAcl",
+            rate_limit=500,
+            rate_limit_window=60,
+            log_retention=logs.RetentionDays.ONE_WEEK,
+            removal_policy=RemovalPolicy.DESTROY,
+            name="shop-apis",
+        )
+        topic = create_alarm_topic(stack, "Alarms", email=ALARM_EMAIL)
         ProductMock(
             stack,
             "Products",
@@ -90,8 +124,10 @@ def custom(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
             removal_policy=RemovalPolicy.DESTROY,
             log_retention=logs.RetentionDays.ONE_WEEK,
             cloud_watch_role=False,
+            web_acl_arn=web_acl.arn,
+            monitoring=False,
         )
-        ShoppingCart(
+        cart = ShoppingCart(
             stack,
             "Cart",
             user_pool=auth.user_pool,
@@ -118,6 +154,34 @@ def custom(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
             throttling_rate_limit=10,
             throttling_burst_limit=20,
             web_acl_arn=WEB_ACL_ARN,
+            deletion_protection=True,
+            alarm_topic=topic,
+            iterator_age_alarm_threshold=Duration.minutes(2),
+            server_error_alarm_threshold=5,
+            dashboard_name="shop-cart",
+        )
+        shop = Stack(app, "EmbeddedShop")
+        Frontend(
+            shop,
+            "Shop",
+            asset_path=storefront,
+            cart_api_url=cart.api_url,
+            product_api_url="https://products.example.com/v1/",
+            user_pool=auth.user_pool,
+            user_pool_client=auth.user_pool_client,
+            product_paths=("/product*",),
+            region="eu-west-1",
+            extra_config={"shopName": "Test shop"},
+            connect_sources=["https://metrics.example.com"],
+            domain_names=[SHOP_DOMAIN],
+            certificate=acm.Certificate.from_certificate_arn(shop, "Certificate", CERTIFICATE_ARN),
+            web_acl_id=CLOUDFRONT_WEB_ACL_ARN,
+            geo_restriction=cloudfront.GeoRestriction.allowlist("US", "CA"),
+            price_class=cloudfront.PriceClass.PRICE_CLASS_ALL,
+            removal_policy=RemovalPolicy.DESTROY,
+            log_retention=logs.RetentionDays.ONE_WEEK,
+            access_logs=False,
+            hsts_max_age=Duration.days(365),
         )
         Validations.of(app).add_plugins(AwsSolutionsChecks(app))
         return Synthesized.of(app, outdir)

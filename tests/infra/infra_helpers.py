@@ -15,8 +15,19 @@ from aws_cdk.assertions import Template
 #: Context that skips the pip bundling of the dependencies layer (no network, fast).
 SKIP_BUNDLING = {"aws:cdk:bundling-stacks": []}
 
-SHOP_ORIGIN = "https://shop.example.com"
+SHOP_DOMAIN = "shop.example.com"
+SHOP_ORIGIN = f"https://{SHOP_DOMAIN}"
 WEB_ACL_ARN = "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/shop/11111111-2222-3333-4444-555555555555"
+CLOUDFRONT_WEB_ACL_ARN = (
+    "arn:aws:wafv2:us-east-1:123456789012:global/webacl/shop-edge/66666666-7777-8888-9999-000000000000"
+)
+CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-aaaa-bbbb-cccc-1234567890ab"
+ALARM_EMAIL = "ops@example.com"
+
+#: The managed CloudFront policies the API behaviours use (ids are fixed by AWS).
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 
 #: Environment variables of the cart API (docs/DESIGN.md).
 CART_API_ENV = {
@@ -174,6 +185,20 @@ def asset_dir(synthesized: Synthesized, code: Mapping[str, Any]) -> Path:
     """The staged folder of a Lambda asset (``Code`` / ``Content`` with an S3Key ``<hash>.zip``)."""
     key = code["S3Key"]
     return synthesized.outdir / f"asset.{key.removesuffix('.zip')}"
+
+
+def write_storefront(root: Path) -> Path:
+    """A minimal built storefront: index.html, a hashed asset and a favicon."""
+    files = {
+        "index.html": '<!doctype html><script type="module" src="/assets/index-abc123.js"></script>',
+        "assets/index-abc123.js": "console.log('shop')",
+        "favicon.svg": "<svg xmlns='http://www.w3.org/2000/svg'/>",
+    }
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
 
 
 def files_in(folder: Path) -> set[str]:

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import App, RemovalPolicy
+from aws_cdk import App, RemovalPolicy, Stack, Token
 from aws_cdk import aws_logs as logs
-from infra_helpers import SHOP_ORIGIN, Synthesized, function_by_handler, only, resources
+from infra_helpers import SHOP_ORIGIN, SKIP_BUNDLING, Synthesized, function_by_handler, only, resources
 
-from app import _KEYS, CONTEXT_NAMESPACE, Settings
+from app import _KEYS, CONTEXT_NAMESPACE, Settings, build_app
 
 CDK_JSON = Path(__file__).resolve().parents[2] / "cdk.json"
 
@@ -30,6 +30,10 @@ def test_cdk_json_runs_the_app_from_the_venv() -> None:
     assert settings["anonymousCartTtlDays"] == 1
     assert settings["userCartTtlDays"] == 7
     assert settings["removalPolicy"] in ("retain", "destroy")
+    assert settings["frontendPath"] == "frontend/dist"
+    assert settings["alarmEmail"] == ""
+    assert settings["enableWaf"] is True
+    assert settings["wafRateLimit"] == 2000
 
 
 def test_defaults_without_any_context() -> None:
@@ -74,6 +78,9 @@ def test_allowed_origins_forms(value: Any, expected: tuple[str, ...]) -> None:
         ({"logRetentionDays": "2"}, "logRetentionDays"),
         ({"totalsBatchSize": "many"}, "totalsBatchSize"),
         ({"enablePasswordAuth": "yes"}, "enablePasswordAuth"),
+        ({"enableWaf": "maybe"}, "enableWaf"),
+        ({"wafRateLimit": "5"}, "wafRateLimit"),
+        ({"alarmEmail": "not-an-address"}, "alarmEmail"),
         ({CONTEXT_NAMESPACE: {"batchSize": 1}}, "unknown keys"),
     ],
 )
@@ -82,16 +89,72 @@ def test_invalid_settings_are_rejected(context: dict[str, Any], message: str) ->
         _settings(context)
 
 
-def test_three_stacks_wired_by_references(synth: Synthesized) -> None:
-    assert set(synth.stacks) == {"ShoppingCart-Auth", "ShoppingCart-ProductMock", "ShoppingCart-Cart"}
-    cart = synth.stacks["ShoppingCart-Cart"]
-    dependencies = {stack.node.id for stack in cart.dependencies}
-    assert dependencies == {"ShoppingCart-Auth", "ShoppingCart-ProductMock"}
+def test_five_stacks_wired_by_references(synth: Synthesized) -> None:
+    assert set(synth.stacks) == {
+        "ShoppingCart-Auth",
+        "ShoppingCart-Operations",
+        "ShoppingCart-ProductMock",
+        "ShoppingCart-Cart",
+        "ShoppingCart-Frontend",
+    }
+
+    def dependencies(stack: str) -> set[str]:
+        return {dependency.node.id for dependency in synth.stacks[stack].dependencies}
+
+    assert dependencies("ShoppingCart-Cart") == {
+        "ShoppingCart-Auth",
+        "ShoppingCart-Operations",
+        "ShoppingCart-ProductMock",
+    }
+    assert dependencies("ShoppingCart-ProductMock") == {"ShoppingCart-Operations"}
+    assert dependencies("ShoppingCart-Operations") == set()
+    assert dependencies("ShoppingCart-Frontend") == {
+        "ShoppingCart-Auth",
+        "ShoppingCart-ProductMock",
+        "ShoppingCart-Cart",
+    }
     assert not resources(synth.json["ShoppingCart-Cart"], "AWS::SSM::Parameter")
 
 
+def test_stacks_are_environment_agnostic(synth: Synthesized) -> None:
+    for stack in synth.stacks.values():
+        assert Token.is_unresolved(stack.region)
+        assert Token.is_unresolved(stack.account)
+
+
+def test_frontend_stack_is_left_out_when_the_storefront_is_not_built(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = build_app({**SKIP_BUNDLING, "frontendPath": str(tmp_path / "dist")})
+    stacks = {child.node.id for child in app.node.children if isinstance(child, Stack)}
+    assert "ShoppingCart-Frontend" not in stacks
+    assert "ShoppingCart-Cart" in stacks
+    warning = capsys.readouterr().err
+    assert "ShoppingCart-Frontend stack is left out" in warning
+    assert "make synth" in warning
+
+
+def test_frontend_stack_can_be_turned_off_silently(capsys: pytest.CaptureFixture[str]) -> None:
+    app = build_app({**SKIP_BUNDLING, "frontendPath": ""})
+    assert app.node.try_find_child("ShoppingCart-Frontend") is None
+    assert capsys.readouterr().err == ""
+
+
+def test_frontend_path_is_relative_to_the_app() -> None:
+    settings = _settings({"frontendPath": "frontend/dist"})
+    assert settings.frontend_dir == CDK_JSON.parent / "frontend" / "dist"
+    assert _settings({"frontendPath": "/srv/shop"}).frontend_dir == Path("/srv/shop")
+    assert _settings({"frontendPath": ""}).frontend_dir is None
+
+
 def test_overrides_reach_the_templates(overridden: Synthesized) -> None:
-    assert set(overridden.stacks) == {"Test-Auth", "Test-ProductMock", "Test-Cart"}
+    assert set(overridden.stacks) == {
+        "Test-Auth",
+        "Test-Operations",
+        "Test-ProductMock",
+        "Test-Cart",
+        "Test-Frontend",
+    }
     cart = overridden.json["Test-Cart"]
     aggregator = function_by_handler(cart, "cart.aggregator.handler")[0]
     [mapping] = [

@@ -7,7 +7,7 @@ from cfnlint.api import lint
 from infra_helpers import Synthesized
 
 
-@pytest.mark.parametrize("fixture", ["synth", "custom"])
+@pytest.mark.parametrize("fixture", ["synth", "overridden", "custom"])
 def test_templates_have_no_cfn_lint_errors(fixture: str, request: pytest.FixtureRequest) -> None:
     synthesized: Synthesized = request.getfixturevalue(fixture)
     for name, stack in synthesized.stacks.items():

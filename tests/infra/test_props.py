@@ -62,7 +62,7 @@ def test_destroy_removal_policy(embedded: dict[str, Any]) -> None:
 
 def test_log_retention(embedded: dict[str, Any]) -> None:
     groups = resources(embedded, "AWS::Logs::LogGroup")
-    assert len(groups) == 6  # four functions, two access logs
+    assert len(groups) == 7  # four functions, two access logs, the web ACL's
     assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {7}
 
 
@@ -121,8 +121,11 @@ def test_stage_props_and_web_acl(embedded: dict[str, Any]) -> None:
     ]
     [settings] = cart_stage["Properties"]["MethodSettings"]
     assert (settings["ThrottlingRateLimit"], settings["ThrottlingBurstLimit"]) == (10, 20)
-    association = only(embedded, "AWS::WAFv2::WebACLAssociation")[1]["Properties"]
-    assert association["WebACLArn"] == WEB_ACL_ARN
+    [association] = [
+        a["Properties"]
+        for a in resources(embedded, "AWS::WAFv2::WebACLAssociation").values()
+        if a["Properties"]["WebACLArn"] == WEB_ACL_ARN
+    ]
     assert cart_stage_id in json.dumps(association["ResourceArn"])
 
 

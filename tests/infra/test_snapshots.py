@@ -11,7 +11,13 @@ from infra_helpers import Synthesized, normalise
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
-STACKS = ["ShoppingCart-Auth", "ShoppingCart-ProductMock", "ShoppingCart-Cart"]
+STACKS = [
+    "ShoppingCart-Auth",
+    "ShoppingCart-Operations",
+    "ShoppingCart-ProductMock",
+    "ShoppingCart-Cart",
+    "ShoppingCart-Frontend",
+]
 
 
 @pytest.fixture
