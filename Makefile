@@ -18,7 +18,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
 	frontend/index.html frontend/vite.config.js
 
-.PHONY: dev test lint format test-python test-frontend synth deploy destroy openapi bench cost clean
+.PHONY: dev test lint format test-python test-frontend screenshots synth deploy destroy openapi bench cost clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -60,6 +60,10 @@ test-python: $(VENV)/.installed frontend/dist/index.html $(CHROMIUM)
 	$(PY) -m pytest
 
 test: lint test-frontend test-python
+
+# Refreshes docs/screenshots (the README's pictures) from the browser tests.
+screenshots: $(VENV)/.installed frontend/dist/index.html $(CHROMIUM)
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/e2e -q
 
 # The Frontend stack uploads frontend/dist (app.py leaves the stack out when it is not built), so every
 # target that synthesizes for AWS builds the storefront first.

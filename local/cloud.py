@@ -91,6 +91,8 @@ class LocalCloud:
     user_pools: dict[str, UserPool] = field(default_factory=dict)  # arn -> pool
     user_pool_clients: dict[str, str] = field(default_factory=dict)  # client id -> pool id
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # stack -> output name -> value
+    # The response headers policy of a CloudFront distribution's default behaviour (the storefront).
+    storefront_headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 class Provisioner:
@@ -453,6 +455,19 @@ class Provisioner:
         )
         return {None: logical_id}
 
+    def _create_response_headers_policy(
+        self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]
+    ) -> dict:
+        config = self._properties(stack, resource).get("ResponseHeadersPolicyConfig", {})
+        return {None: logical_id, "_headers": response_policy_headers(config)}
+
+    def _create_distribution(self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]) -> dict:
+        behaviour = resource["Properties"]["DistributionConfig"].get("DefaultCacheBehavior", {})
+        policy = behaviour.get("ResponseHeadersPolicyId")
+        if isinstance(policy, dict) and "Ref" in policy:
+            self.cloud.storefront_headers = self._resource(stack, policy["Ref"])["_headers"]
+        return {None: logical_id, "DomainName": "localhost"}
+
     _CREATORS = {
         "AWS::DynamoDB::Table": _create_table,
         "AWS::DynamoDB::GlobalTable": _create_table,
@@ -469,6 +484,8 @@ class Provisioner:
         "AWS::ApiGateway::Method": _create_method,
         "AWS::ApiGateway::RequestValidator": _create_request_validator,
         "AWS::ApiGateway::Model": _create_model,
+        "AWS::CloudFront::ResponseHeadersPolicy": _create_response_headers_policy,
+        "AWS::CloudFront::Distribution": _create_distribution,
     }
 
 
@@ -479,3 +496,36 @@ def _index(definition: dict[str, Any], billing_mode: str | None) -> dict[str, An
             "ProvisionedThroughput", {"ReadCapacityUnits": 5, "WriteCapacityUnits": 5}
         )
     return index
+
+
+def response_policy_headers(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """The headers a CloudFront response headers policy adds to each response."""
+    headers: list[tuple[str, str]] = []
+    security = config.get("SecurityHeadersConfig", {})
+    if "ContentSecurityPolicy" in security:
+        headers.append(
+            ("Content-Security-Policy", security["ContentSecurityPolicy"]["ContentSecurityPolicy"])
+        )
+    if "ContentTypeOptions" in security:
+        headers.append(("X-Content-Type-Options", "nosniff"))
+    if "FrameOptions" in security:
+        headers.append(("X-Frame-Options", security["FrameOptions"]["FrameOption"]))
+    if "ReferrerPolicy" in security:
+        headers.append(("Referrer-Policy", security["ReferrerPolicy"]["ReferrerPolicy"]))
+    if "StrictTransportSecurity" in security:
+        hsts = security["StrictTransportSecurity"]
+        value = f"max-age={hsts['AccessControlMaxAgeSec']}"
+        value += "; includeSubDomains" if hsts.get("IncludeSubdomains") else ""
+        value += "; preload" if hsts.get("Preload") else ""
+        headers.append(("Strict-Transport-Security", value))
+    if "XSSProtection" in security:
+        xss = security["XSSProtection"]
+        value = "1" if xss.get("Protection") else "0"
+        if xss.get("Protection") and xss.get("ModeBlock"):
+            value += "; mode=block"
+        elif xss.get("Protection") and xss.get("ReportUri"):
+            value += f"; report={xss['ReportUri']}"
+        headers.append(("X-XSS-Protection", value))
+    for item in config.get("CustomHeadersConfig", {}).get("Items", []):
+        headers.append((item["Header"], item["Value"]))
+    return headers

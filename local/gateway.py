@@ -91,7 +91,10 @@ class _GatewayHandler(BaseHTTPRequestHandler):
             if emulator is None:
                 return HttpResponse.json(404, {"message": f"no API {api_id}"})
             return emulator.handle(self._api_request("/" + rest.lstrip("/"), query, body))
-        return self._static(path)
+        response = self._static(path)
+        # As CloudFront's response headers policy does for the storefront's files.
+        response.headers.extend(stack.cloud.storefront_headers)
+        return response
 
     def _api_request(self, path: str, query: str, body: bytes) -> HttpRequest:
         headers = [(name, value) for name, value in self.headers.items()]

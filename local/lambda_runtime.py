@@ -226,8 +226,9 @@ class LambdaService:
     def invoke(self, name_or_arn: str, event: Any) -> InvocationResult:
         return self.get(name_or_arn).invoke(event)
 
-    def prewarm(self) -> None:
-        threads = [threading.Thread(target=f.prewarm, daemon=True) for f in self.functions]
+    def prewarm(self, names_or_arns: set[str]) -> None:
+        functions = [f for f in self.functions if {f.spec.name, f.spec.arn} & names_or_arns]
+        threads = [threading.Thread(target=f.prewarm, daemon=True) for f in functions]
         for thread in threads:
             thread.start()
         for thread in threads:

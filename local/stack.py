@@ -112,8 +112,11 @@ class LocalStack:
         if self._seed_users:
             self._create_seed_users()
         threading.Thread(target=self._gateway.serve_forever, name="gateway", daemon=True).start()
-        # Start one environment per function now, so the first request does not pay the cold start.
-        self._lambdas.prewarm()
+        # One environment per function that something invokes (not, say, a custom resource's handler),
+        # started now so that the first request does not pay the cold start.
+        invoked = {r.function_arn for api in self.cloud.apis.values() for r in api.routes if r.function_arn}
+        invoked |= {m.function_arn for m in self.cloud.event_source_mappings}
+        self._lambdas.prewarm(invoked)
         return self
 
     def stop(self) -> None:
@@ -261,6 +264,9 @@ class LocalStack:
                 if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", name) and not re.search(r"[0-9A-F]{8}$", name):
                     config[_camel(name)] = value
         config["userPoolEndpoint"] = self.url + COGNITO_PATH
+        # moto cannot check an SRP proof (any password would do), so the storefront signs in with
+        # USER_PASSWORD_AUTH locally, which moto checks; on AWS it keeps Cognito's default, SRP.
+        config["authFlowType"] = "USER_PASSWORD_AUTH"
         return config
 
     def status(self) -> dict[str, Any]:

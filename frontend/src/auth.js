@@ -13,8 +13,13 @@ import {
 
 export const ADMIN_GROUP = 'admin'
 
+// How sign-in proves the password. Cognito's default, SRP, never sends it; the local stack asks for
+// USER_PASSWORD_AUTH instead, because its emulated Cognito cannot check an SRP proof.
+let signInOptions = {}
+
 /** Configures Amplify from the runtime config (see config.js). */
 export function configureAuth(config) {
+  signInOptions = config.authFlowType ? { authFlowType: config.authFlowType } : {}
   const cognito = {
     userPoolId: config.userPoolId,
     userPoolClientId: config.userPoolClientId,
@@ -109,7 +114,9 @@ export async function getIdToken() {
  * (e.g. 'CONFIRM_SIGN_UP' for an unconfirmed account).
  */
 export async function signIn(email, password) {
-  const result = await call(() => amplifySignIn({ username: email, password }))
+  const result = await call(() =>
+    amplifySignIn({ username: email, password, ...(signInOptions.authFlowType ? { options: signInOptions } : {}) }),
+  )
   if (result.isSignedIn) return 'DONE'
   return result.nextStep?.signInStep || 'UNKNOWN'
 }

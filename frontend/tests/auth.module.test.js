@@ -91,6 +91,21 @@ describe('auth module (Amplify wrapper)', () => {
     await expect(auth.signIn('a@example.com', 'pw')).resolves.toBe('CONFIRM_SIGN_UP')
   })
 
+  it('signs in with the flow the config names (the local stack asks for USER_PASSWORD_AUTH), SRP otherwise', async () => {
+    auth.configureAuth({ ...base, authFlowType: 'USER_PASSWORD_AUTH' })
+    vi.mocked(amplifyAuth.signIn).mockResolvedValueOnce({ isSignedIn: true, nextStep: { signInStep: 'DONE' } })
+    await auth.signIn('a@example.com', 'pw')
+    expect(amplifyAuth.signIn).toHaveBeenLastCalledWith({
+      username: 'a@example.com',
+      password: 'pw',
+      options: { authFlowType: 'USER_PASSWORD_AUTH' },
+    })
+    auth.configureAuth(base)
+    vi.mocked(amplifyAuth.signIn).mockResolvedValueOnce({ isSignedIn: true, nextStep: { signInStep: 'DONE' } })
+    await auth.signIn('a@example.com', 'pw')
+    expect(amplifyAuth.signIn).toHaveBeenLastCalledWith({ username: 'a@example.com', password: 'pw' })
+  })
+
   it('keeps the error name and message from Cognito', async () => {
     const cognito = Object.assign(new Error('Incorrect username or password.'), { name: 'NotAuthorizedException' })
     vi.mocked(amplifyAuth.signIn).mockRejectedValue(cognito)

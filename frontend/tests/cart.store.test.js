@@ -139,6 +139,29 @@ describe('cart store', () => {
     expect(cart.error).toMatch(/Could not reach/)
   })
 
+  it('reads the cart again after the server refuses a change, keeping the message', async () => {
+    vi.mocked(api.fetchCart).mockResolvedValueOnce([])
+    await cart.load()
+    // Another tab filled the line; this store still thinks it is empty.
+    vi.mocked(api.addToCart).mockRejectedValue(apiError('a cart line holds at most 1000; it holds 1000', 409))
+    vi.mocked(api.fetchCart).mockResolvedValueOnce([line(mug, 1000)])
+    expect(await cart.add(mug, 1)).toBe(false)
+    await flushPromises()
+    expect(api.fetchCart).toHaveBeenCalledTimes(2)
+    expect(cart.quantityOf('mug-1')).toBe(1000)
+    expect(cart.error).toBe('a cart line holds at most 1000; it holds 1000')
+  })
+
+  it('does not read the cart again after an authorisation error', async () => {
+    vi.mocked(api.fetchCart).mockResolvedValueOnce([])
+    await cart.load()
+    vi.mocked(api.addToCart).mockRejectedValue(apiError('Your session has expired.', 401))
+    expect(await cart.add(mug, 1)).toBe(false)
+    await flushPromises()
+    expect(api.fetchCart).toHaveBeenCalledTimes(1)
+    expect(cart.error).toBe('Your session has expired.')
+  })
+
   it('sends rapid changes to one product one after another, in order', async () => {
     vi.mocked(api.fetchCart).mockResolvedValueOnce([])
     await cart.load() // the cart (and its cookie) exists

@@ -98,6 +98,10 @@ def test_storefront_is_served_from_the_same_origin(local_stack: RunningStack):
     response = requests.get(local_stack.url + "/", timeout=10)
     assert response.status_code == 200
     assert "text/html" in response.headers["Content-Type"]
+    # With the headers of the Frontend stack's CloudFront response headers policy, read from the assembly.
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
 
 
 def test_whole_journey(local_stack: RunningStack, config: dict, product_ids: list[str], admin_token: str):

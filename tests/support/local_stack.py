@@ -111,8 +111,8 @@ def start_local_stack(work_dir: Path, extra_context: tuple[str, ...] = ()) -> Ru
         try:
             if requests.get(f"{stack.url}/config.json", timeout=2).status_code == 200:
                 return stack
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or listening but still busy starting
         time.sleep(0.5)
     process.kill()
     raise RuntimeError(f"local stack did not start:\n{stack.log()}")

@@ -163,8 +163,10 @@ export const useCartStore = defineStore('cart', () => {
       } catch (e) {
         if (myEpoch !== epoch) return false
         fail(e, 'Your cart could not be updated.')
-        // A network error or timeout leaves the server's state unknown: read it again.
-        if (!e?.status || e.status >= 500) resyncWanted = true
+        // A network error or timeout leaves the server's state unknown, and a refusal (e.g. the line
+        // is already full because another tab added to it) means this view was out of date: read the
+        // cart again. Not after 401/403: the read would be refused too, hiding this message.
+        if (e?.status !== 401 && e?.status !== 403) resyncWanted = true
         return false
       } finally {
         ops.value = ops.value.filter((o) => o.id !== op.id)
