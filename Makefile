@@ -3,6 +3,7 @@
 #   make test     lint, unit, infrastructure, integration, storefront and browser tests
 #   make synth    cdk.out for AWS (no credentials needed), the storefront built first
 #   make deploy   the storefront built, then every stack to the AWS account of your credentials
+#   make bench    what each operation costs, beside its target (docs/PERFORMANCE.md)
 #   make cost     the monthly cost model (docs/COST.md)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -78,6 +79,11 @@ destroy: $(VENV)/.installed node_modules/.installed frontend/dist/index.html
 
 openapi: $(VENV)/.installed
 	$(PY) scripts/generate_openapi.py
+
+# What each operation costs (AWS requests, latency, cold start, asset sizes) beside its target;
+# writes bench/results/bench.json. The table is in docs/PERFORMANCE.md.
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
 
 cost: $(VENV)/.installed
 	$(PY) scripts/cost_model.py

@@ -3,18 +3,22 @@
 The cart stores a copy of the product's details with each line, so it asks the product service only
 when a line is written, and caches answers in the container for PRODUCT_CACHE_SECONDS: the common add
 is then one DynamoDB write and no HTTP call.
+
+PRODUCT_SERVICE_TIMEOUT_SECONDS bounds the whole exchange, not each socket read: a service that
+answers slowly, a byte at a time, would otherwise hold the request until the Lambda timeout (and the
+shopper would get API Gateway's 502 or 504 instead of a clear 503).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.client
 import json
+import socket
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -58,24 +62,27 @@ class ProductClient:
         return product
 
     def _fetch(self, product_id: str) -> dict[str, Any]:
-        url = f"{self._base_url}/product/{urllib.parse.quote(product_id, safe='')}"
-        if not url.startswith(("http://", "https://")):
-            # urlopen would also open file:// URLs; the setting is ours, but fail loudly if it is wrong.
+        url = urllib.parse.urlsplit(f"{self._base_url}/product/{urllib.parse.quote(product_id, safe='')}")
+        if url.scheme not in ("http", "https") or not url.hostname:
+            # Only HTTP(S): the setting is ours, but fail loudly if it is wrong.
             raise DependencyUnavailableError(_UNAVAILABLE_MESSAGE)
-        request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout_seconds) as response:  # noqa: S310
-                # Prices and other numbers are stored in DynamoDB, which takes Decimal, never float.
-                body = json.loads(response.read(), parse_float=Decimal)
-        except urllib.error.HTTPError as error:
-            if error.code == 404:
-                raise ProductNotFoundError(f"product {product_id} not found") from None
-            logger.warning("product service answered an error", extra={"status": error.code})
-            raise DependencyUnavailableError(_UNAVAILABLE_MESSAGE) from None
-        except (OSError, ValueError, http.client.HTTPException) as error:
-            # URLError, timeouts and refused connections are OSErrors, a cut-off response an
-            # HTTPException, a garbled body a ValueError.
+            status, raw = self._get(url)
+        except (OSError, http.client.HTTPException, ValueError) as error:
+            # Refused connections, timeouts and the deadline's abort are OSErrors, a cut-off response an
+            # HTTPException, a malformed URL or port a ValueError.
             logger.warning("product service unreachable", extra={"error": type(error).__name__})
+            raise DependencyUnavailableError(_UNAVAILABLE_MESSAGE) from None
+        if status == 404:
+            raise ProductNotFoundError(f"product {product_id} not found")
+        if status != 200:
+            logger.warning("product service answered an error", extra={"status": status})
+            raise DependencyUnavailableError(_UNAVAILABLE_MESSAGE)
+        try:
+            # Prices and other numbers are stored in DynamoDB, which takes Decimal, never float.
+            body = json.loads(raw, parse_float=Decimal)
+        except ValueError:
+            logger.warning("product service answered a body that is not JSON")
             raise DependencyUnavailableError(_UNAVAILABLE_MESSAGE) from None
         product = body.get("product") if isinstance(body, dict) else None
         # The original mock answered 200 with a null product for unknown ids; never store such a thing.
@@ -85,6 +92,43 @@ class ProductClient:
             logger.warning("product service answered an unexpected body")
             raise DependencyUnavailableError(_UNAVAILABLE_MESSAGE)
         return product
+
+    def _get(self, url: urllib.parse.SplitResult) -> tuple[int, bytes]:
+        """GET the URL within the timeout: (status, body). Raises OSError when the time is up."""
+        connection_class = (
+            http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        )
+        # The socket timeout bounds the connect and each read; the timer bounds the whole exchange by
+        # shutting the socket down, which ends a read that is blocked or keeps getting a byte at a time.
+        connection = connection_class(url.hostname, url.port, timeout=self._timeout_seconds)
+        started = time.monotonic()
+        try:
+            connection.connect()
+            # Kept here: the connection forgets its socket once a response says it will close.
+            sock = connection.sock
+            remaining = self._timeout_seconds - (time.monotonic() - started)
+            deadline = threading.Timer(max(remaining, 0), _shut_down, args=(sock,))
+            deadline.daemon = True
+            deadline.start()
+            try:
+                path = url.path + (f"?{url.query}" if url.query else "")
+                connection.request("GET", path, headers={"Accept": "application/json"})
+                response = connection.getresponse()
+                raw = response.read()
+                if not deadline.is_alive():
+                    # Shut down while reading: what was read may be cut short without an error.
+                    raise TimeoutError("the product service did not answer in time")
+                return response.status, raw
+            finally:
+                deadline.cancel()
+        finally:
+            connection.close()
+
+
+def _shut_down(sock: socket.socket | None) -> None:
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 @functools.cache

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -18,9 +20,10 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from .domain import CartLine, CartOwner, ProductTotal
+from .errors import DependencyUnavailableError
 from .settings import Settings, get_settings
 
 CART_PK_PREFIXES = {"anonymous": "cart#", "user": "user#"}
@@ -33,10 +36,42 @@ MAX_MESSAGES_PER_BATCH = 10
 # Cancellation reasons that mean "someone else changed these items first": read again and retry.
 _RETRYABLE_CANCELLATIONS = {"ConditionalCheckFailed", "TransactionConflict"}
 
-# Short timeouts: the API has 10 s in all, and the SDK's standard retry mode retries throttling itself.
+# Short timeouts: the API function has 10 s in all, and the SDK's standard retry mode retries throttling
+# itself (max_attempts counts retries: 3 retries, 4 attempts). 4 x (0.5 + 1.5) s plus the SDK's backoff
+# stays under 10 s, so a DynamoDB that does not answer gives a 503, not a Lambda timeout (a 502);
+# DynamoDB answers in milliseconds.
+_CONNECT_TIMEOUT_SECONDS = 0.5
+_READ_TIMEOUT_SECONDS = 1.5
 _AWS_CLIENT_CONFIG = Config(
-    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}
+    connect_timeout=_CONNECT_TIMEOUT_SECONDS,
+    read_timeout=_READ_TIMEOUT_SECONDS,
+    retries={"mode": "standard", "max_attempts": 3},
 )
+# The SDK also retries 5xx answers and lost connections. That is safe for reads, for writes of an
+# absolute state and for transactions (botocore resends a transaction with the same ClientRequestToken,
+# and DynamoDB does not apply a token twice), but not for a write that adds to or takes from a quantity:
+# DynamoDB may have applied it before the answer was lost, and a resend would count it twice. Those go
+# through a client that never resends by itself, and are retried only on answers that DynamoDB gives
+# before it changes anything (see _write_at_most_once).
+_SINGLE_ATTEMPT_CONFIG = Config(
+    connect_timeout=_CONNECT_TIMEOUT_SECONDS,
+    read_timeout=_READ_TIMEOUT_SECONDS,
+    retries={"mode": "standard", "total_max_attempts": 1},
+)
+# Error codes with which DynamoDB refuses a request without applying it.
+_NOT_APPLIED_CODES = {
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    # A single-item write on an item that a transaction is writing (a migration or a checkout).
+    "TransactionConflictException",
+}
+# Cancellation reasons of a transaction that DynamoDB throttled (the SDK does not retry these: they
+# arrive as a TransactionCanceledException, not as a throttling error).
+_THROTTLED_CANCELLATIONS = {"ThrottlingError", "ProvisionedThroughputExceeded"}
+# Attempts of our own retries, as many as the SDK makes elsewhere.
+_ATTEMPTS = 4
+_BUSY_MESSAGE = "the cart is busy, please try again"
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -49,8 +84,78 @@ def _dynamodb() -> Any:
 
 
 @functools.cache
+def _dynamodb_single_attempt() -> Any:
+    return boto3.client("dynamodb", config=_SINGLE_ATTEMPT_CONFIG)
+
+
+@functools.cache
 def _sqs() -> Any:
     return boto3.client("sqs", config=_AWS_CLIENT_CONFIG)
+
+
+# Tests replace it to retry without waiting.
+_pause: Callable[[float], None] = time.sleep
+
+
+def _backoff_seconds(attempt: int) -> float:
+    """Full jitter, as the SDK's standard mode: up to 50 ms, 100 ms, 200 ms..., at most 1 s."""
+    return random.uniform(0, min(1.0, 0.05 * 2**attempt))
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _write_at_most_once(operation: str, **request: Any) -> Any:
+    """One single-item write that must not be applied twice (see _SINGLE_ATTEMPT_CONFIG).
+
+    Retried only when DynamoDB refused it (throttling, a conflicting transaction) or when it never left
+    (no connection); any other failure is raised, and the caller gets a 503 rather than a double count.
+    """
+    call = getattr(_dynamodb_single_attempt(), operation)
+    for attempt in range(_ATTEMPTS):
+        try:
+            return call(**request)
+        except ClientError as error:
+            if _error_code(error) not in _NOT_APPLIED_CODES or attempt == _ATTEMPTS - 1:
+                raise
+        except (EndpointConnectionError, ConnectTimeoutError):
+            if attempt == _ATTEMPTS - 1:
+                raise
+        _pause(_backoff_seconds(attempt))
+    raise AssertionError("unreachable")
+
+
+def _write_idempotent(operation: str, **request: Any) -> Any:
+    """One single-item write that may be applied twice (it sets a state): the SDK retries what it
+    retries, and a conflict with a transaction on the same item is retried too (the SDK does not)."""
+    call = getattr(_dynamodb(), operation)
+    for attempt in range(_ATTEMPTS):
+        try:
+            return call(**request)
+        except ClientError as error:
+            if _error_code(error) != "TransactionConflictException" or attempt == _ATTEMPTS - 1:
+                raise
+        _pause(_backoff_seconds(attempt))
+    raise AssertionError("unreachable")
+
+
+def _transact_write(actions: list[dict[str, Any]]) -> None:
+    """TransactWriteItems, retried when DynamoDB cancelled it for throttling (nothing was applied).
+
+    Raises DependencyUnavailableError (503) when the throttling outlasts the retries, and the
+    ClientError of any other cancellation, for the caller to interpret.
+    """
+    for attempt in range(_ATTEMPTS):
+        try:
+            _dynamodb().transact_write_items(TransactItems=actions)
+            return
+        except ClientError as error:
+            if not _THROTTLED_CANCELLATIONS.intersection(_cancellation_codes(error) or []):
+                raise
+            if attempt == _ATTEMPTS - 1:
+                raise DependencyUnavailableError(_BUSY_MESSAGE) from None
+        _pause(_backoff_seconds(attempt))
 
 
 class LineChangedError(Exception):
@@ -228,7 +333,8 @@ class CartRepository:
         replaces it) or when the sum would exceed max_quantity.
         """
         try:
-            response = _dynamodb().update_item(
+            response = _write_at_most_once(
+                "update_item",
                 TableName=self._table,
                 Key=_key(cart_pk(owner), product_sk(product_id)),
                 UpdateExpression=(
@@ -258,9 +364,14 @@ class CartRepository:
         return int(response["Attributes"]["quantity"]["N"])
 
     def replace_dead_line(self, owner: CartOwner, line: CartLine, now: int) -> None:
-        """Write a fresh line over an absent, expired or migrated one (never over a live one)."""
+        """Write a fresh line over an absent, expired or migrated one (never over a live one).
+
+        At most once: resent after it was applied, its condition would fail on the line it created,
+        and the caller would then add the quantity to that line a second time.
+        """
         try:
-            _dynamodb().put_item(
+            _write_at_most_once(
+                "put_item",
                 TableName=self._table,
                 Item=_line_item(owner, line),
                 ConditionExpression=(
@@ -283,7 +394,8 @@ class CartRepository:
         caller deletes it instead: a line at zero must not exist).
         """
         try:
-            response = _dynamodb().update_item(
+            response = _write_at_most_once(
+                "update_item",
                 TableName=self._table,
                 Key=_key(cart_pk(owner), product_sk(product_id)),
                 UpdateExpression="SET quantity = quantity - :amount, expirationTime = :expires",
@@ -304,7 +416,10 @@ class CartRepository:
     def delete_line_if_unchanged(self, owner: CartOwner, line: CartLine, now: int) -> None:
         """Delete a live line on condition that it still holds the quantity that was read."""
         try:
-            _dynamodb().delete_item(
+            # Idempotent in effect: resent after it was applied, its condition fails on the absent line,
+            # which the caller reads as "already gone".
+            _write_idempotent(
+                "delete_item",
                 TableName=self._table,
                 Key=_key(cart_pk(owner), product_sk(line.product_id)),
                 ConditionExpression=(
@@ -324,17 +439,19 @@ class CartRepository:
         Replacing a migrated line is right too: its quantity already counts in the user's cart, and
         the delete worker leaves a line alone once it is no longer marked.
         """
-        _dynamodb().put_item(TableName=self._table, Item=_line_item(owner, line))
+        _write_idempotent("put_item", TableName=self._table, Item=_line_item(owner, line))
 
     def delete_line(self, owner: CartOwner, product_id: str) -> None:
-        _dynamodb().delete_item(TableName=self._table, Key=_key(cart_pk(owner), product_sk(product_id)))
+        _write_idempotent(
+            "delete_item", TableName=self._table, Key=_key(cart_pk(owner), product_sk(product_id))
+        )
 
     # -- transactions ------------------------------------------------------------------------------------
 
     def _transact(self, actions: list[dict[str, Any]]) -> bool:
         """Run one transaction; False when a condition or a concurrent transaction cancelled it."""
         try:
-            _dynamodb().transact_write_items(TransactItems=actions)
+            _transact_write(actions)
         except ClientError as error:
             codes = _cancellation_codes(error)
             if codes is not None and set(codes) - {"None"} <= _RETRYABLE_CANCELLATIONS:
@@ -454,7 +571,7 @@ class CartRepository:
             }
         )
         try:
-            _dynamodb().transact_write_items(TransactItems=actions)
+            _transact_write(actions)
         except ClientError as error:
             codes = _cancellation_codes(error)
             # Only the marker (the last action) has a condition: its failure means "already applied".

@@ -41,6 +41,9 @@ _RETRY_LATER_CODES = {
     "InternalServerError",
     "ServiceUnavailable",
     "TransactionInProgressException",
+    # A single-item write on an item that a transaction (a migration, a checkout) is writing; the
+    # repository retries it, and this is what is left when the conflict outlasts the retries.
+    "TransactionConflictException",
 }
 
 

@@ -102,7 +102,10 @@ def list_products() -> Response[ProductListResponse]:
 @app.get(
     "/product/<product_id>",
     summary="One product",
+    # 200 must be listed too: with explicit responses, Powertools documents only those (the schema of
+    # the 200 comes from the return annotation).
     responses={
+        200: {"description": "The product"},
         404: {"description": "Unknown product", "content": {"application/json": {"model": ErrorResponse}}},
         422: {
             "description": "Malformed product id",

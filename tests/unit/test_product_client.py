@@ -104,3 +104,54 @@ def test_an_answer_about_another_product_is_rejected(products_mock):
 
     with pytest.raises(DependencyUnavailableError):
         client_for(products_mock).get_product("headlamp-pro")
+
+
+@pytest.mark.parametrize("where", ["headers", "body"])
+def test_an_answer_that_trickles_in_is_cut_off_at_the_timeout(where):
+    """Every read gets a byte within the socket timeout; only the whole answer is slow. The timeout
+    bounds the whole exchange (found by tests/reliability: it used to take as long as the server)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler
+
+    from .support import serve
+
+    body = json.dumps({"product": {"productId": "x"}}).encode()
+    finished = threading.Event()
+
+    class Trickling(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            head = f"HTTP/1.0 200 OK\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            data = head + body if where == "headers" else body
+            try:
+                if where == "body":
+                    self.wfile.write(head)
+                for byte in data:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.05)
+                finished.set()
+            except OSError:
+                pass  # the client hung up
+
+    server, url = serve(Trickling)
+    client = ProductClient(url, timeout_seconds=0.3, cache_seconds=0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(DependencyUnavailableError):
+            client.get_product("x")
+        took = time.monotonic() - started
+    finally:
+        server.shutdown()
+
+    assert took < 0.9
+    assert not finished.is_set()  # the server was still sending
+
+
+def test_an_answer_that_arrives_in_time_is_read_whole(products_mock):
+    client = client_for(products_mock, timeout=2.0)
+
+    assert client.get_product("trail-lantern")["productId"] == "trail-lantern"
