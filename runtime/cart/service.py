@@ -7,6 +7,7 @@ again, a bounded number of times.
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -92,11 +93,19 @@ class CartService:
         products: ProductLookup,
         policy: CartPolicy,
         clock: Callable[[], float] = time.time,
+        pause: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
         self._products = products
         self._policy = policy
         self._clock = clock
+        self._pause = pause
+
+    def _back_off(self, attempt: int) -> None:
+        """After a lost race on a whole cart (migrate, checkout): wait a little, with jitter, so that the
+        requests that keep colliding spread out instead of colliding again at once."""
+        if attempt:
+            self._pause(random.uniform(0, min(0.2, 0.02 * 2**attempt)))
 
     def _now(self) -> int:
         return int(self._clock())
@@ -186,7 +195,8 @@ class CartService:
         repeated migration of the same cart cancels, reads again, and finds nothing left to move.
         """
         moved_total = 0
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            self._back_off(attempt)
             user_cart, moved, completed = self._migrate_attempt(anonymous, user)
             moved_total += moved
             if completed:
@@ -246,7 +256,8 @@ class CartService:
         exactly what was removed; a concurrent change cancels its transaction and the rest is re-read.
         """
         bought: list[CartLine] = []
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(MAX_ATTEMPTS):
+            self._back_off(attempt)
             now = self._now()
             lines = live_lines(self._store.read_cart(user), now)
             completed = True
