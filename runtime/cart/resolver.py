@@ -19,7 +19,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from .cors import AllowedOriginsCORSConfig
+from shared.cors import AllowedOriginsCORSConfig
+
 from .errors import (
     AuthenticationError,
     ConcurrentUpdateError,

@@ -18,8 +18,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from shared.cors import AllowedOriginsCORSConfig
+
 from .catalogue import PRODUCT_ID_PATTERN, Product, load_catalogue
-from .cors import AllowedOriginsCORSConfig
 
 logger = Logger()
 tracer = Tracer()
