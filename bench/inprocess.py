@@ -4,6 +4,12 @@ botocore's `before-send` event (one per HTTP request the SDK sends, retries incl
 What is counted is what the handler sends to AWS, so the figures are moto-independent; the times are
 not (moto answers in about a millisecond per request and much more per transaction), so handler times
 are reported as "handler + moto".
+
+`cost_operations` measures, for each operation that scripts/cost_model.py prices, what it is billed for
+(DynamoDB capacity units, SQS requests, stream records, delete messages) with the workload the model
+assumes (docs/cost-inputs.json: lines per cart, adds per cart, catalogue size, aggregator batch size);
+bench/capacity.py holds the billing rules. bench/run.py writes the result as bench.json's `operations`
+and `background`, which the cost model uses instead of its committed counts.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -37,8 +44,10 @@ os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 import cart.aggregator
 import cart.api
 import cart.delete_worker
+import cart.product_client
 import cart.repository
 import products.api
+import products.catalogue
 from tests.unit.support import (
     CLIENT_ID,
     ISSUER,
@@ -54,7 +63,10 @@ from tests.unit.support import (
     serve,
 )
 
+from .capacity import RULES, CapacityMeter, Usage
+
 PRODUCT = "trail-lantern"
+COST_INPUTS = Path(__file__).resolve().parent.parent / "docs" / "cost-inputs.json"
 
 
 @dataclass
@@ -245,12 +257,250 @@ def _stream_batch(stack: AwsStack, products: int, events: int = 100) -> list[dic
     return stack.stream_records()
 
 
-def measure() -> list[Figure]:
-    """AWS requests per operation (with targets), handler times and aggregator throughput."""
+# -- what the cost model prices: per operation, with the model's workload --------------------------------------
+
+#: The keys bench measures for an operation (the cost model's names); the rest stay committed.
+MEASURED_KEYS = ("dynamodb_read_units", "dynamodb_write_units", "sqs_requests", "stream_records")
+CAPACITY_SOURCE = (
+    "computed by bench/capacity.py from each request's parameters and the sizes of the items it reads "
+    "and writes (read with an unhooked client before and after the call); moto's ConsumedCapacity "
+    "(ReturnConsumedCapacity=TOTAL is injected into every request) is a constant per operation (1 for "
+    "PutItem, DeleteItem and Query, 0.5 for GetItem and UpdateItem, none for TransactWriteItems), so "
+    "it is only reported beside the computed units as moto_consumed_capacity"
+)
+
+
+def _round(value: float) -> float | int:
+    value = round(value, 3)
+    return int(value) if value == int(value) else value
+
+
+def _summary(counts: dict[str, Any]) -> str:
+    parts = [
+        f"{counts.get('dynamodb_read_units', 0):g} RRU",
+        f"{counts.get('dynamodb_write_units', 0):g} WRU",
+        f"{counts.get('sqs_requests', 0):g} SQS",
+        f"{counts.get('stream_records', 0):g} records",
+    ]
+    if "delete_messages" in counts:
+        parts.append(f"{counts['delete_messages']:g} messages")
+    return ", ".join(parts)
+
+
+def cost_operations(
+    stack: AwsStack, identity: IdentityProvider, meter: CapacityMeter
+) -> tuple[list[Figure], dict[str, Any]]:
+    """A cart's day as docs/cost-inputs.json's mix describes it, each call metered.
+
+    Must run on a fresh table: the totals reads are measured on a totals partition that holds the
+    catalogue's products and nothing else.
+    """
+    inputs = json.loads(COST_INPUTS.read_text())
+    committed = inputs["operations"]
+    lines = round(inputs["storage"]["lines_per_cart"])
+    adds = round(inputs["mix"]["add_to_cart"])
+    batch_size = round(inputs["background"]["totals_batch_size"])
+    catalogue = list(products.catalogue.load_catalogue())[: round(inputs["background"]["catalogue_products"])]
+    chosen = catalogue[:lines]
+    # A warm container: the product details are cached (the committed 1-in-10 cache misses are not AWS).
+    for product in chosen:
+        cart.product_client.get_product_client().get_product(product)
+
+    def metered(action: Callable[[], Any]) -> tuple[Usage, int]:
+        """The usage of one call, and the records moto's stream shows for it (a cross-check only)."""
+        stack.stream_records()  # skip what came before
+        with meter.measuring() as usage:
+            action()
+        return usage, len(stack.stream_records())
+
+    operations: dict[str, dict[str, Any]] = {}
+    figures: list[Figure] = []
+
+    def record(name: str, workload: str, usages: list[tuple[Usage, int]], **extra: Any) -> None:
+        calls = len(usages)
+        counts: dict[str, Any] = {
+            "dynamodb_read_units": _round(sum(u.read_units for u, _ in usages) / calls),
+            "dynamodb_write_units": _round(sum(u.write_units for u, _ in usages) / calls),
+            "sqs_requests": _round(sum(u.sqs_requests for u, _ in usages) / calls),
+            "stream_records": _round(sum(u.stream_records for u, _ in usages) / calls),
+            **extra,
+        }
+        requests: Counter[str] = Counter()
+        for usage, _ in usages:
+            requests.update(usage.calls)
+        detail = " / ".join(usage.describe() for usage, _ in usages)
+        moto_records = sum(records for _, records in usages)
+        if moto_records != sum(u.stream_records for u, _ in usages):
+            detail += (
+                f" (moto's stream shows {moto_records / calls:.3g} records a call: it writes two INSERTs "
+                "for an UpdateItem that creates an item, DynamoDB one)"
+            )
+        counts["requests"] = {key: _round(value / calls) for key, value in sorted(requests.items())}
+        counts["moto_consumed_capacity"] = _round(sum(u.moto_capacity for u, _ in usages) / calls)
+        counts["note"] = f"{workload}; per call, averaged over {calls}: {detail}"
+        operations[name] = counts
+        expected = {
+            key: committed.get(name, {}).get(key, 0)
+            for key in counts
+            if key in (*MEASURED_KEYS, "delete_messages")
+        }
+        measured = {key: counts[key] for key in expected}
+        figures.append(
+            Figure(
+                "billed per call (cost model)",
+                name,
+                _summary(measured),
+                _summary(expected),
+                "per call",
+                measured == expected,
+                f"target: docs/cost-inputs.json; {workload}: {detail}",
+            )
+        )
+
+    # -- an anonymous shopper: adds (some to a line already there), a quantity change, reads
+    anonymous = str(uuid.uuid4())
+    added = [
+        metered(
+            lambda number=number: call(
+                "POST", "/cart", cart_id=anonymous, body={"productId": chosen[number % lines], "quantity": 1}
+            )
+        )
+        for number in range(adds)
+    ]
+    record(
+        "add_to_cart",
+        f"POST /cart x{adds} on an anonymous cart, {lines} distinct lines (the mix: {adds} adds a cart), "
+        "catalogue product details cached",
+        added,
+    )
+    record(
+        "set_quantity",
+        "PUT /cart/{id} of a line that is there (quantity 1 -> 3)",
+        [metered(lambda: call("PUT", f"/cart/{chosen[0]}", cart_id=anonymous, body={"quantity": 3}))],
+    )
+    record(
+        "get_cart",
+        f"GET /cart of a {lines}-line cart",
+        [metered(lambda: call("GET", "/cart", cart_id=anonymous))],
+    )
+
+    # -- sign-in: the migration, then the delete worker on the messages it sent
+    shopper = identity.token(sub=f"cost-{uuid.uuid4()}")
+    migrated = metered(lambda: call("POST", "/cart/migrate", token=shopper, cart_id=anonymous))
+    messages = []
+    while batch := stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10).get(
+        "Messages"
+    ):
+        messages.extend(batch)
+    worker = metered(lambda: cart.delete_worker.handler(_sqs_event(messages), LambdaContext()))
+    for message in messages:
+        stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    usage, records = migrated
+    # The model counts the delete worker's stream records with the migration that causes them.
+    usage.stream_records += worker[0].stream_records
+    record(
+        "migrate",
+        f"POST /cart/migrate of {lines} anonymous lines into an empty user cart; stream records include "
+        f"the delete worker's {worker[0].stream_records} deletes (its write units are in background)",
+        [(usage, records + worker[1])],
+        delete_messages=usage.messages_sent,
+    )
+
+    # -- the checkout of the migrated lines
+    record(
+        "checkout",
+        f"POST /cart/checkout of a {lines}-line user cart",
+        [metered(lambda: call("POST", "/cart/checkout", token=shopper))],
+    )
+
+    # -- the aggregator: a busy batch over the catalogue and a quiet one (one record)
+    aggregated: dict[str, tuple[Usage, int, int]] = {}
+    for label, events in (("busy", batch_size), ("quiet", 1)):
+        stack.stream_records()
+        for number in range(events):
+            stack.put_line(f"cart#{uuid.uuid4()}", catalogue[number % len(catalogue)], 1)
+        batch = stack.stream_records()
+        touched = len({change["dynamodb"]["Keys"]["sk"]["S"] for change in batch})
+        with meter.measuring() as usage:
+            cart.aggregator.handler({"Records": batch}, LambdaContext())
+        aggregated[label] = (usage, len(batch), touched)
+    per_item = {label: u.write_units / (touched + 1) for label, (u, _, touched) in aggregated.items()}
+    admin = identity.admin_token()
+    record(
+        "get_totals",
+        f"GET /cart/totals over {len(catalogue)} products' totals (the catalogue)",
+        [metered(lambda: call("GET", "/cart/totals", token=admin))],
+    )
+    record(
+        "get_product_total",
+        "GET /cart/{id}/total",
+        [metered(lambda: call("GET", f"/cart/{chosen[0]}/total", token=admin))],
+    )
+
+    worker_usage = worker[0]
+    background = {
+        "aggregator_write_units_per_item": _round(per_item["busy"]),
+        "delete_worker_write_units_per_message": _round(worker_usage.write_units / len(messages)),
+        "note": "aggregator: "
+        + "; ".join(
+            f"{label} batch of {events} records over {touched} products: {u.describe()} "
+            f"= {per_item[label]:g} WRU per item ({touched} totals + 1 marker)"
+            for label, (u, events, touched) in aggregated.items()
+        )
+        + f"; delete worker, {len(messages)} messages: {worker_usage.describe()} "
+        f"({worker_usage.sqs_requests:g} SQS requests by the handler: Lambda's poller receives and deletes, "
+        "which the model keeps committed)",
+    }
+    committed_background = inputs["background"]
+    for key, why in (
+        ("aggregator_write_units_per_item", background["note"].split("; delete worker")[0]),
+        ("delete_worker_write_units_per_message", worker_usage.describe()),
+    ):
+        figures.append(
+            Figure(
+                "billed per call (cost model)",
+                key,
+                background[key],
+                committed_background.get(key, "-"),
+                "WRU",
+                background[key] == committed_background.get(key),
+                f"target: docs/cost-inputs.json; {why}",
+            )
+        )
+    if per_item["busy"] != per_item["quiet"]:
+        figures.append(
+            Figure(
+                "billed per call (cost model)",
+                "aggregator WRU per item, quiet batch",
+                per_item["quiet"],
+                per_item["busy"],
+                "WRU",
+                False,
+                "the model assumes one rate per item for every batch size",
+            )
+        )
+    return figures, {
+        "operations": operations,
+        "background": background,
+        "capacity": {"source": CAPACITY_SOURCE, "rules": list(RULES)},
+    }
+
+
+def measure() -> tuple[list[Figure], dict[str, Any]]:
+    """AWS requests per operation (with targets), handler times and aggregator throughput; and what
+    each priced operation is billed for (bench.json's operations and background for the cost model)."""
     figures: list[Figure] = []
     with environment() as (stack, identity):
         counter = RequestCounter()
         counter.attach()
+        cart_lines = tuple(cart.repository.CART_PK_PREFIXES.values())
+        # The aggregator's event filter (constructs/shopping_cart/cart.py): cart lines only.
+        meter = CapacityMeter(stack.dynamodb, streamed=lambda key: key["pk"]["S"].startswith(cart_lines))
+        meter.attach(
+            cart.repository._dynamodb(), cart.repository._dynamodb_single_attempt(), cart.repository._sqs()
+        )
+        # First, on the fresh table: the totals partition then holds the catalogue's products only.
+        billed, cost = cost_operations(stack, identity, meter)
         token = identity.token(sub="bench-user")
         cart_id = str(uuid.uuid4())
 
@@ -463,4 +713,4 @@ def measure() -> list[Figure]:
                 "one transaction: 10 ADDs + 1 batch marker",
             )
         )
-    return figures
+    return figures + billed, cost

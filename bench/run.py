@@ -4,7 +4,9 @@
 
 Prints a table and writes bench/results/bench.json. Sections: AWS requests per operation (in-process,
 counted with botocore's before-send event on the runtime's own clients), handler time in-process,
-latency p50/p95 through the local stack, cold-start import times, asset sizes, aggregator throughput.
+latency p50/p95 through the local stack, cold-start import times, asset sizes, aggregator throughput,
+and what each operation the cost model prices is billed for (bench.json's `operations`, `background`
+and `capacity`, read by scripts/cost_model.py).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results" / "bench.json")
     arguments = parser.parse_args(argv)
     started = time.monotonic()
-    figures = inprocess.measure()
+    figures, cost = inprocess.measure()
     figures += system.cold_start()
     if not arguments.skip_local:
         figures += system.latency()
@@ -67,6 +69,9 @@ def main(argv: list[str] | None = None) -> int:
                     "cpus": __import__("os").cpu_count(),
                 },
                 "figures": [figure.as_dict() for figure in figures],
+                # What scripts/cost_model.py reads (keys of docs/cost-inputs.json): per-call counts of
+                # the priced operations, the background rates, and how capacity was measured.
+                **cost,
             },
             indent=2,
         )

@@ -8,9 +8,11 @@
 The inputs (docs/cost-inputs.json, explained in docs/COST.md) hold, per API operation, the AWS requests
 one call makes (CloudFront, WAF, API Gateway, Lambda, DynamoDB units, SQS, stream records...), the
 operations a cart makes in a day (the mix), and each price with its source and date. When
-bench/results/bench.json exists (``make bench``), its measured counts replace the committed ones
-operation by operation: ``{"operations": {"add_to_cart": {"dynamodb_write_units": 1, ...}, ...}}``,
-with the keys of docs/cost-inputs.json (unknown operations and keys are reported and ignored).
+bench/results/bench.json exists (``make bench``), what it measured replaces the committed values key by
+key: ``{"operations": {"add_to_cart": {"dynamodb_write_units": 1, ...}, ...}, "background":
+{"aggregator_write_units_per_item": 2, ...}}``, with the keys of docs/cost-inputs.json (``note``,
+``requests`` and ``moto_consumed_capacity`` are explanations; unknown operations and keys are reported
+on stderr and ignored). The report says which operations were measured and what stayed committed.
 
 Usage per month = (sum over operations of mix x counts) x carts a day x days a month, plus what follows
 from it (the aggregator's batches, the delete worker's messages, X-Ray sampling, stored lines) and fixed
@@ -47,6 +49,26 @@ COUNT_KEYS = (
     "log_kb",
     "traced_requests",
 )
+#: Explanations an operation measured by bench may carry beside its counts (not reported as unknown).
+INFO_KEYS = ("note", "requests", "moto_consumed_capacity")
+#: Background figures that bench measures (the rest are assumptions about Lambda's pollers and batching).
+MEASURABLE_BACKGROUND = ("aggregator_write_units_per_item", "delete_worker_write_units_per_message")
+#: How the report names the count keys.
+KEY_LABELS = {
+    "cloudfront_requests": "CloudFront requests",
+    "cloudfront_function_invocations": "CloudFront Functions",
+    "data_out_kb": "data out",
+    "waf_requests": "WAF requests",
+    "apigateway_requests": "API Gateway requests",
+    "dynamodb_read_units": "DynamoDB read units",
+    "dynamodb_write_units": "DynamoDB write units",
+    "sqs_requests": "SQS requests",
+    "stream_records": "stream records",
+    "delete_messages": "delete messages",
+    "log_kb": "log KB",
+    "traced_requests": "traces",
+    "lambda": "Lambda invocations",
+}
 KB_PER_GB = 1024 * 1024
 SECONDS_PER_DAY = 86_400
 
@@ -76,16 +98,28 @@ LINE_ITEMS = {
 
 
 def load_inputs(path: Path = INPUTS, bench: Path | None = BENCH) -> dict[str, Any]:
-    """The committed inputs, with the operations measured by ``make bench`` replaced when it ran."""
+    """The committed inputs, with what ``make bench`` measured replacing them when it ran."""
     inputs = json.loads(path.read_text())
     if bench is not None and bench.is_file():
-        apply_bench(inputs, json.loads(bench.read_text()), source=str(bench))
+        source = bench.resolve()
+        shown = source.relative_to(REPO_ROOT) if source.is_relative_to(REPO_ROOT) else source
+        apply_bench(inputs, json.loads(bench.read_text()), source=str(shown))
     return inputs
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def apply_bench(inputs: dict[str, Any], bench: Mapping[str, Any], *, source: str = "bench") -> list[str]:
-    """Overlay measured per-call counts; returns (and prints to stderr) what was ignored."""
+    """Overlay measured values; returns (and prints to stderr) what was ignored.
+
+    Records what was applied in ``inputs["measured"]``: the source, the measured keys of each
+    operation and the measured background figures. Each measured operation is also marked
+    ``"measured": True``.
+    """
     ignored: list[str] = []
+    applied: dict[str, list[str]] = {}
     measured = bench.get("operations")
     if not isinstance(measured, Mapping):
         ignored.append(f"{source}: no 'operations' object; using the committed counts")
@@ -95,24 +129,72 @@ def apply_bench(inputs: dict[str, Any], bench: Mapping[str, Any], *, source: str
                 ignored.append(f"{source}: unknown operation {name!r}")
                 continue
             operation = inputs["operations"][name]
+            keys: list[str] = []
             for key, value in counts.items():
+                if key in INFO_KEYS:
+                    continue
                 if key == "lambda" and isinstance(value, Mapping):
                     unknown = [f for f in value if f not in inputs["functions"]]
                     ignored.extend(f"{source}: {name}: unknown function {f!r}" for f in unknown)
                     operation["lambda"] = {f: float(n) for f, n in value.items() if f not in unknown}
-                elif key in COUNT_KEYS and isinstance(value, int | float) and not isinstance(value, bool):
+                    keys.append(key)
+                elif key in COUNT_KEYS and _is_number(value):
                     operation[key] = value
+                    keys.append(key)
                 else:
                     ignored.append(f"{source}: {name}: ignored key {key!r}")
-            operation["measured"] = True
-        for name, function in (bench.get("functions") or {}).items():
-            if name in inputs["functions"] and isinstance(function, Mapping):
-                inputs["functions"][name].update(
-                    {k: float(v) for k, v in function.items() if k in ("memory_mb", "duration_ms")}
-                )
+            if keys:
+                operation["measured"] = True
+                applied[name] = keys
+    background_applied: list[str] = []
+    background = bench.get("background")
+    if isinstance(background, Mapping):
+        for key, value in background.items():
+            if key in INFO_KEYS:
+                continue
+            if key in MEASURABLE_BACKGROUND and _is_number(value):
+                inputs["background"][key] = value
+                background_applied.append(key)
+            else:
+                ignored.append(f"{source}: background: ignored key {key!r}")
+    for name, function in (bench.get("functions") or {}).items():
+        if name in inputs["functions"] and isinstance(function, Mapping):
+            inputs["functions"][name].update(
+                {k: float(v) for k, v in function.items() if k in ("memory_mb", "duration_ms")}
+            )
+    if applied or background_applied:
+        inputs["measured"] = {"source": source, "operations": applied, "background": background_applied}
     for message in ignored:
         print(f"cost_model: {message}", file=sys.stderr)
     return ignored
+
+
+def provenance(inputs: Mapping[str, Any]) -> list[str]:
+    """Which counts were measured by make bench and which are the committed ones, in words."""
+    measured = inputs.get("measured")
+    if not measured:
+        return [
+            "Counts: docs/cost-inputs.json (no bench/results/bench.json with operations: see make bench)."
+        ]
+    operations = measured["operations"]
+    lines = []
+    if operations:
+        keys = list(dict.fromkeys(key for keys in operations.values() for key in keys))
+        lines.append(
+            f"Measured by make bench ({measured['source']}): {', '.join(operations)}"
+            f" ({', '.join(KEY_LABELS.get(key, key) for key in keys)})."
+        )
+    if measured["background"]:
+        lines.append(f"Measured background: {', '.join(measured['background'])}.")
+    committed = [name for name in inputs["operations"] if name not in operations]
+    measured_keys = {key for keys in operations.values() for key in keys}
+    other = [KEY_LABELS[key] for key in (*COUNT_KEYS, "lambda") if key not in measured_keys]
+    lines.append(
+        "From docs/cost-inputs.json: "
+        + (f"{', '.join(committed)}; " if committed else "")
+        + f"every operation's {', '.join(other)} (not measurable in-process)."
+    )
+    return lines
 
 
 def price(inputs: Mapping[str, Any], item: str) -> float:
@@ -155,7 +237,9 @@ def monthly_usage(
     )
     batches_per_day = records_per_day / records_per_batch if records_per_day else 0.0
     products_per_batch = min(records_per_batch, background["catalogue_products"])
-    aggregator_write_units = batches_per_day * 2 * (products_per_batch + 1)
+    aggregator_write_units = (
+        batches_per_day * background["aggregator_write_units_per_item"] * (products_per_batch + 1)
+    )
 
     # The delete worker: one message per migrated line.
     messages = per_day["delete_messages"]
@@ -323,14 +407,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if arguments.format == "json":
         print(
             json.dumps(
-                {"prices_as_of": inputs["prices"]["as_of"], "mix": mix, "estimates": estimates}, indent=2
+                {
+                    "prices_as_of": inputs["prices"]["as_of"],
+                    "mix": mix,
+                    "measured": inputs.get("measured"),
+                    "estimates": estimates,
+                },
+                indent=2,
             )
         )
     else:
         print(markdown(inputs, estimates))
-        measured = [name for name, op in inputs["operations"].items() if op.get("measured")]
-        source = f"measured by make bench: {', '.join(measured)}" if measured else "docs/cost-inputs.json"
-        print(f"\nPrices: {inputs['prices']['region']}, as of {inputs['prices']['as_of']}. Counts: {source}.")
+        print(f"\nPrices: {inputs['prices']['region']}, as of {inputs['prices']['as_of']}.")
+        print("\n".join(provenance(inputs)))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""scripts/cost_model.py: the arithmetic, the committed inputs, the bench overlay and docs/COST.md's table."""
+"""scripts/cost_model.py: the arithmetic, the committed inputs, the bench overlay and docs/COST.md's table;
+bench/capacity.py: the billing rules by which make bench measures the counts it hands the model."""
 
 from __future__ import annotations
 
@@ -7,10 +8,17 @@ import importlib.util
 import json
 import re
 import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
+
+from bench import capacity
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "cost_model.py"
@@ -171,39 +179,183 @@ def test_counts_follow_the_design(committed: dict[str, Any]) -> None:
     assert operations["checkout"]["dynamodb_write_units"] == 2 * 2  # 2 lines x 1 delete x 2 WRU
     assert operations["get_cart"]["dynamodb_read_units"] == 1  # a strongly consistent Query under 4 KB
     assert operations["add_to_cart"]["stream_records"] == 1
+    assert operations["get_totals"]["dynamodb_read_units"] == 0.5  # eventually consistent, under 4 KB
+    assert committed["background"]["aggregator_write_units_per_item"] == 2  # transactional writes
     # The fixed items match the stacks: 13 alarms, 4 web ACL rules.
     assert committed["fixed"]["alarms"] == 13
     assert committed["fixed"]["waf_rules"] == 4
     assert committed["functions"]["cart_api"]["memory_mb"] == 512
 
 
-def test_bench_results_replace_measured_counts(committed: dict[str, Any], tmp_path: Path) -> None:
+#: The shape bench/run.py writes (bench/inprocess.py's cost_operations), trimmed to two operations.
+BENCH_OUTPUT = {
+    "command": "make bench",
+    "figures": [],
+    "operations": {
+        "migrate": {
+            "dynamodb_read_units": 3,
+            "dynamodb_write_units": 12,
+            "sqs_requests": 2,
+            "stream_records": 9,
+            "delete_messages": 3,
+            "requests": {"DynamoDB Query": 2, "DynamoDB TransactWriteItems": 1, "SQS SendMessageBatch": 1},
+            "moto_consumed_capacity": 2,
+            "note": "POST /cart/migrate of 3 anonymous lines ...",
+        },
+        "get_cart": {
+            "dynamodb_read_units": 1,
+            "dynamodb_write_units": 0,
+            "sqs_requests": 0,
+            "stream_records": 0,
+            "requests": {"DynamoDB Query": 1},
+            "moto_consumed_capacity": 1,
+            "note": "GET /cart of a 2-line cart ...",
+        },
+    },
+    "background": {
+        "aggregator_write_units_per_item": 3,
+        "delete_worker_write_units_per_message": 2,
+        "note": "aggregator: ...",
+    },
+    "capacity": {"source": "computed", "rules": []},
+}
+
+
+def test_bench_operations_replace_the_committed_counts(committed: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(BENCH_OUTPUT))
+    inputs = cost_model.load_inputs(cost_model.INPUTS, bench=path)
+    migrate = inputs["operations"]["migrate"]
+    assert migrate["dynamodb_read_units"] == 3
+    assert migrate["dynamodb_write_units"] == 12
+    assert migrate["sqs_requests"] == 2
+    assert migrate["stream_records"] == 9
+    assert migrate["delete_messages"] == 3
+    assert migrate["measured"] is True
+    # What bench cannot measure stays committed, and so do the operations it did not measure.
+    for key in ("cloudfront_requests", "waf_requests", "apigateway_requests", "lambda", "log_kb", "note"):
+        assert migrate[key] == committed["operations"]["migrate"][key], key
+    assert inputs["operations"]["checkout"] == committed["operations"]["checkout"]
+    assert inputs["background"]["aggregator_write_units_per_item"] == 3
+    assert inputs["background"]["delete_worker_write_units_per_message"] == 2
+    assert inputs["background"]["totals_batch_size"] == committed["background"]["totals_batch_size"]
+    assert inputs["measured"] == {
+        "source": str(path),
+        "operations": {
+            "migrate": [
+                "dynamodb_read_units",
+                "dynamodb_write_units",
+                "sqs_requests",
+                "stream_records",
+                "delete_messages",
+            ],
+            "get_cart": ["dynamodb_read_units", "dynamodb_write_units", "sqs_requests", "stream_records"],
+        },
+        "background": ["aggregator_write_units_per_item", "delete_worker_write_units_per_message"],
+    }
+    # The explanations bench writes beside the counts are not reported as unknown.
+    assert cost_model.apply_bench(copy.deepcopy(committed), BENCH_OUTPUT) == []
+
+
+def test_measured_counts_change_the_estimate(committed: dict[str, Any]) -> None:
+    inputs = copy.deepcopy(committed)
+    cost_model.apply_bench(inputs, BENCH_OUTPUT)
+    before = cost_model.estimate(committed, 100_000)["usage"]
+    after = cost_model.estimate(inputs, 100_000)["usage"]
+    migrations = 100_000 * committed["mix"]["migrate"] * committed["month_days"]
+    assert after["dynamodb_read_units"] - before["dynamodb_read_units"] == pytest.approx(migrations * (3 - 2))
+    # SQS: one more send per migration, and one more message (received and deleted) per migration.
+    worker_sqs = committed["background"]["delete_worker_sqs_requests_per_message"]
+    assert after["sqs_requests"] - before["sqs_requests"] == pytest.approx(migrations * (1 + worker_sqs))
+    assert after["dynamodb_stream_records"] - before["dynamodb_stream_records"] == pytest.approx(
+        migrations * 3
+    )
+
+
+def test_measured_aggregator_rate(committed: dict[str, Any]) -> None:
+    inputs = _tiny(committed)
+    inputs["operations"]["op"] = {"stream_records": 1}
+    inputs["background"].update(totals_batch_size=100, totals_batching_window_s=60, catalogue_products=16)
+    cost_model.apply_bench(inputs, {"operations": {}, "background": {"aggregator_write_units_per_item": 3}})
+    busy = cost_model.estimate(inputs, carts_per_day=8_640_000 / 2)["usage"]
+    assert busy["dynamodb_write_units"] == pytest.approx(86_400 * 10 * 3 * 17)
+
+
+def test_unknown_operations_and_keys_are_reported(committed: dict[str, Any], tmp_path: Path) -> None:
     bench = {
         "operations": {
             "add_to_cart": {"dynamodb_write_units": 2, "lambda": {"cart_api": 1}, "latency_ms": 12},
             "teleport": {"sqs_requests": 9},
+            "get_cart": {"dynamodb_read_units": "one"},
         },
+        "background": {"aggregator_write_units_per_item": 2, "totals_batch_size": 5},
         "functions": {"cart_api": {"duration_ms": 30}},
     }
-    path = tmp_path / "bench.json"
-    path.write_text(json.dumps(bench))
-    inputs = cost_model.load_inputs(cost_model.INPUTS, bench=path)
+    inputs = copy.deepcopy(committed)
+    ignored = cost_model.apply_bench(inputs, bench, source="b.json")
+    assert sorted(ignored) == [
+        "b.json: add_to_cart: ignored key 'latency_ms'",
+        "b.json: background: ignored key 'totals_batch_size'",
+        "b.json: get_cart: ignored key 'dynamodb_read_units'",
+        "b.json: unknown operation 'teleport'",
+    ]
     add = inputs["operations"]["add_to_cart"]
     assert add["dynamodb_write_units"] == 2
     assert add["lambda"] == {"cart_api": 1.0}
-    assert add["measured"] is True
     assert "latency_ms" not in add
-    assert inputs["functions"]["cart_api"]["duration_ms"] == 30
+    assert "teleport" not in inputs["operations"]
+    # A measured key that is not a number changes nothing; an operation with no usable key is not measured.
     assert inputs["operations"]["get_cart"] == committed["operations"]["get_cart"]
-    ignored = cost_model.apply_bench(copy.deepcopy(committed), bench)
-    assert any("teleport" in message for message in ignored)
-    assert any("latency_ms" in message for message in ignored)
+    assert "get_cart" not in inputs["measured"]["operations"]
+    # Only the background figures bench measures may be replaced.
+    assert inputs["background"]["totals_batch_size"] == committed["background"]["totals_batch_size"]
+    assert inputs["functions"]["cart_api"]["duration_ms"] == 30
 
 
 def test_a_bench_file_without_operations_changes_nothing(committed: dict[str, Any]) -> None:
     inputs = copy.deepcopy(committed)
-    assert cost_model.apply_bench(inputs, {"results": []})
+    assert cost_model.apply_bench(inputs, {"figures": []}) == [
+        "bench: no 'operations' object; using the committed counts"
+    ]
     assert inputs == committed
+
+
+def test_the_report_says_what_was_measured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], committed: dict[str, Any]
+) -> None:
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(BENCH_OUTPUT))
+    cost_model.main(["--bench", str(path), "--carts", "1000"])
+    report = capsys.readouterr().out.split("\n\n", 1)[1]
+    assert f"Measured by make bench ({path}): migrate, get_cart (" in report
+    assert (
+        "DynamoDB read units, DynamoDB write units, SQS requests, stream records, delete messages)" in report
+    )
+    assert "Measured background: aggregator_write_units_per_item, delete_worker_write_units_per_message." in (
+        report
+    )
+    committed_line = next(
+        line for line in report.splitlines() if line.startswith("From docs/cost-inputs.json")
+    )
+    for name in set(committed["operations"]) - {"migrate", "get_cart"}:
+        assert name in committed_line
+    for what in (
+        "CloudFront requests",
+        "WAF requests",
+        "API Gateway requests",
+        "Lambda invocations",
+        "log KB",
+    ):
+        assert what in committed_line
+    assert "DynamoDB" not in committed_line
+
+    cost_model.main(["--no-bench", "--carts", "1000"])
+    assert "Counts: docs/cost-inputs.json (no bench" in capsys.readouterr().out
+
+
+def test_make_cost_works_without_bench_results(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cost_model.main(["--bench", str(tmp_path / "missing.json")]) == 0
+    assert "**total (USD/month)**" in capsys.readouterr().out
 
 
 def test_mix_overrides_and_unknown_operations(committed: dict[str, Any]) -> None:
@@ -231,3 +383,166 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert estimate["carts_per_day"] == 1000
     assert estimate["costs"]["cognito_users"] == 0
     assert document["mix"]["migrate"] == 0
+
+
+# -- bench/capacity.py: what the bench counts as billed ------------------------------------------------------
+
+
+def test_item_sizes_follow_dynamodbs_rules() -> None:
+    assert capacity.item_size(None) == 0
+    assert capacity.item_size({"pk": {"S": "cart#ab"}}) == 2 + 7
+    assert capacity.item_size({"name": {"S": "é"}}) == 4 + 2  # UTF-8 bytes
+    # Numbers: 1 byte per two significant digits (leading and trailing zeroes trimmed), plus 1.
+    assert capacity.item_size({"q": {"N": "7"}}) == 1 + 2
+    assert capacity.item_size({"q": {"N": "1234"}}) == 1 + 3
+    assert capacity.item_size({"q": {"N": "12300"}}) == 1 + 3
+    assert capacity.item_size({"q": {"N": "0.00125"}}) == 1 + 3
+    assert capacity.item_size({"b": {"BOOL": True}, "n": {"NULL": True}}) == 2 + 2
+    # A map: 3 bytes, and 1 byte per element besides the element's name and value.
+    assert capacity.item_size({"d": {"M": {"name": {"S": "Lamp"}, "price": {"N": "3499"}}}}) == (
+        1 + 3 + (1 + 4 + 4) + (1 + 5 + 3)
+    )
+    assert capacity.item_size({"l": {"L": [{"S": "ab"}, {"N": "1"}]}}) == 1 + 3 + (1 + 2) + (1 + 2)
+    assert capacity.item_size({"s": {"SS": ["a", "bc"]}}) == 1 + 3
+
+
+def test_capacity_unit_rules() -> None:
+    kb = capacity.KB
+    # Writes: per started KB of the larger of before and after, at least 1; transactions twice that.
+    assert capacity.write_units(0, 0) == 1
+    assert capacity.write_units(300, 0) == 1
+    assert capacity.write_units(kb, 0) == 1
+    assert capacity.write_units(kb + 1, 10) == 2
+    assert capacity.write_units(10, 2 * kb + 1) == 3
+    assert capacity.write_units(300, 400, transactional=True) == 2
+    assert capacity.write_units(1500, 0, transactional=True) == 4
+    # Reads: per started 4 KB, at least 1; eventually consistent half; transactional twice.
+    assert capacity.read_units(0, consistent=True) == 1
+    assert capacity.read_units(0, consistent=False) == 0.5
+    assert capacity.read_units(4 * kb, consistent=True) == 1
+    assert capacity.read_units(4 * kb + 1, consistent=True) == 2
+    assert capacity.read_units(9 * kb, consistent=False) == 1.5
+    assert capacity.read_units(100, consistent=True, transactional=True) == 2
+    # SQS: per started 64 KB of payload, at least 1.
+    assert capacity.sqs_requests(0) == 1
+    assert capacity.sqs_requests(64 * kb) == 1
+    assert capacity.sqs_requests(64 * kb + 1) == 2
+
+
+@dataclass
+class Metered:
+    meter: Any
+    dynamodb: Any
+    sqs: Any
+    table: str
+    queue: str
+
+
+@pytest.fixture
+def metered() -> Iterator[Metered]:
+    """A table and a queue in moto, the meter, and DynamoDB and SQS clients it meters.
+
+    Named afresh each time: when the unit tests' session-wide moto is running, this one nests in it
+    and starts with what is there.
+    """
+    name = f"cost-model-{uuid.uuid4()}"
+    with mock_aws():
+        peek = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        peek.create_table(
+            TableName=name,
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        queue = sqs.create_queue(QueueName=name)["QueueUrl"]
+        meter = capacity.CapacityMeter(peek, streamed=lambda key: key["pk"]["S"].startswith("cart#"))
+        meter.attach(dynamodb, sqs)
+        yield Metered(meter, dynamodb, sqs, name, queue)
+
+
+def _line(pk: str, sk: str, padding: int = 0) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}, "quantity": {"N": "1"}, "detail": {"S": "x" * padding}}
+
+
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def test_meter_counts_what_dynamodb_bills(metered: Metered) -> None:
+    meter, dynamodb, table = metered.meter, metered.dynamodb, metered.table
+    with meter.measuring() as usage:
+        dynamodb.put_item(TableName=table, Item=_line("cart#1", "a", padding=1500))  # 1.5 KB: 2 WRU
+    assert (usage.write_units, usage.stream_records) == (2, 1)
+    with meter.measuring() as usage:
+        # Changes an item of 1.5 KB: the larger of its sizes counts.
+        dynamodb.update_item(
+            TableName=table,
+            Key=_key("cart#1", "a"),
+            UpdateExpression="SET quantity = :q",
+            ExpressionAttributeValues={":q": {"N": "2"}},
+        )
+    assert (usage.write_units, usage.stream_records) == (2, 1)
+    with meter.measuring() as usage:
+        dynamodb.transact_write_items(
+            TransactItems=[{"Put": {"TableName": table, "Item": _line("cart#2", f"p{i}")}} for i in range(3)]
+            + [{"Put": {"TableName": table, "Item": _line("totals", "p0")}}]
+        )
+    # 2 WRU an item in a transaction; the totals item is written but filtered out of the stream.
+    assert (usage.write_units, usage.stream_records) == (8, 3)
+    assert usage.calls == {"DynamoDB TransactWriteItems": 1}
+    with meter.measuring() as usage:
+        dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "cart#1"}},
+            ProjectionExpression="sk",
+            ConsistentRead=True,
+        )
+        dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "cart#none"}},
+        )
+        dynamodb.get_item(TableName=table, Key=_key("cart#1", "a"))
+    # The projection does not make the read cheaper; an empty Query still costs the minimum.
+    assert usage.read_units == 1 + 0.5 + 0.5
+    # ReturnConsumedCapacity was added to the requests: moto answered it (with its constants).
+    assert usage.moto_capacity > 0
+    with meter.measuring() as usage, pytest.raises(dynamodb.exceptions.ConditionalCheckFailedException):
+        dynamodb.delete_item(
+            TableName=table, Key=_key("cart#1", "a"), ConditionExpression="attribute_exists(migratedTo)"
+        )
+    # A failed condition still costs the item's size, and changes nothing: no stream record.
+    assert (usage.write_units, usage.stream_records) == (2, 0)
+    with meter.measuring() as usage:
+        dynamodb.delete_item(TableName=table, Key=_key("cart#9", "absent"))
+    assert (usage.write_units, usage.stream_records) == (1, 0)
+
+
+def test_meter_counts_sqs_requests_per_64_kb(metered: Metered) -> None:
+    meter, sqs, queue = metered.meter, metered.sqs, metered.queue
+    with meter.measuring() as usage:
+        sqs.send_message_batch(
+            QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": '{"pk": "cart#1"}'} for i in range(10)]
+        )
+    assert (usage.sqs_requests, usage.messages_sent) == (1, 10)
+    with meter.measuring() as usage:
+        sqs.send_message_batch(
+            QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": "x" * 30_000} for i in range(5)]
+        )
+    assert (usage.sqs_requests, usage.messages_sent) == (3, 5)  # 150,000 bytes: three 64 KB chunks
+
+
+def test_meter_is_idle_outside_a_measurement(metered: Metered) -> None:
+    metered.dynamodb.put_item(TableName=metered.table, Item=_line("cart#1", "a"))
+    with metered.meter.measuring() as usage:
+        pass
+    assert usage == capacity.Usage()
