@@ -29,8 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
 
 # Before the runtime is imported: Powertools reads these at import (Metrics, Tracer).
@@ -61,6 +59,7 @@ from tests.unit.support import (
     create_stack,
     serialised_moto_requests,
     serve,
+    start_identity_provider,
 )
 
 from .capacity import RULES, CapacityMeter, Usage
@@ -144,27 +143,6 @@ def _product_server() -> tuple[Any, str]:
     return serve(Handler)
 
 
-def _identity() -> tuple[Any, IdentityProvider]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    provider: IdentityProvider
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            body = json.dumps({"keys": [{**jwk, "kid": provider.kid, "alg": "RS256", "use": "sig"}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server, url = serve(Handler)
-    provider = IdentityProvider(jwks_url=f"{url}/.well-known/jwks.json", private_key=key)
-    return server, provider
-
-
 @contextlib.contextmanager
 def environment() -> Iterator[tuple[AwsStack, IdentityProvider]]:
     """moto, a table and queue, the product mock and a JWKS endpoint; the cart's environment set."""
@@ -178,7 +156,7 @@ def environment() -> Iterator[tuple[AwsStack, IdentityProvider]]:
     )
     os.environ.pop("AWS_ENDPOINT_URL", None)
     product_server, product_url = _product_server()
-    jwks_server, identity = _identity()
+    jwks_server, identity = start_identity_provider()
     with serialised_moto_requests(), mock_aws():
         clients = MotoClients(
             dynamodb=boto3.client("dynamodb", region_name=REGION),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import threading
@@ -354,8 +355,9 @@ class SqsPoller(_Poller):
         self._lock = threading.Lock()
         self.invocations = 0
 
-    @property
+    @functools.cached_property
     def visibility_timeout(self) -> int:
+        # A queue's attributes do not change while the local stack runs: read once, not per failure.
         attributes = self._sqs.get_queue_attributes(
             QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"]
         )

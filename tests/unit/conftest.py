@@ -4,7 +4,6 @@ for the session, and the cart handler called with API Gateway events."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -12,9 +11,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import boto3
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 from moto import mock_aws
 
 # support sets the Powertools environment before it imports the runtime: import it first.
@@ -40,6 +37,7 @@ from .support import (
     request_log,
     serialised_moto_requests,
     serve,
+    start_identity_provider,
 )
 
 
@@ -109,25 +107,7 @@ def products_mock(product_service: ProductServiceMock) -> ProductServiceMock:
 
 @pytest.fixture(scope="session")
 def identity_provider() -> Iterator[IdentityProvider]:
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key()))
-    provider: IdentityProvider
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            provider.jwks_requests.append(self.path)
-            body = json.dumps({"keys": [{**jwk, "kid": provider.kid, "alg": "RS256", "use": "sig"}]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server, url = serve(Handler)
-    provider = IdentityProvider(jwks_url=f"{url}/.well-known/jwks.json", private_key=private_key)
+    server, provider = start_identity_provider()
     yield provider
     server.shutdown()
 

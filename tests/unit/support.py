@@ -21,6 +21,7 @@ from typing import Any
 
 import jwt
 import moto.dynamodb.models as moto_dynamodb_models
+from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.core.botocore_stubber import BotocoreStubber
 
 # Powertools reads these when the runtime modules are imported (Tracer, Metrics). Tracing is off
@@ -231,6 +232,31 @@ class IdentityProvider:
 
     def admin_token(self, sub: str = "admin-1") -> str:
         return self.token(sub=sub, **{"cognito:groups": [ADMIN_GROUP]})
+
+
+def start_identity_provider() -> tuple[ThreadingHTTPServer, IdentityProvider]:
+    """A fresh RSA key and a real local JWKS endpoint serving its public half, as Cognito serves a
+    pool's keys. The caller shuts the server down."""
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private_key.public_key()))
+    provider: IdentityProvider
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            provider.jwks_requests.append(self.path)
+            body = json.dumps({"keys": [{**jwk, "kid": provider.kid, "alg": "RS256", "use": "sig"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server, url = serve(Handler)
+    provider = IdentityProvider(jwks_url=f"{url}/.well-known/jwks.json", private_key=private_key)
+    return server, provider
 
 
 # -- the AWS environment and the runtime's caches ---------------------------------------------------------
