@@ -34,8 +34,34 @@ frontendPath                   ``frontend/dist``      the built storefront (rela
 alarmEmail                     ``""``                 subscribe this address to the alarm topic
 enableWaf                      ``true``               the REGIONAL web ACL on both API stages
 wafRateLimit                   ``2000``               requests per client IP per 5 minutes before WAF
-                                                      blocks
+                                                      blocks (signed service calls: ten times that)
+powertoolsLayerArn             ``""``                 the Powertools layer's ARN; empty: resolved from
+                                                      Powertools' public SSM parameter, which is not
+                                                      published in every region
+sesFromAddress                 ``""``                 send Cognito's emails through SES from this
+                                                      verified address; empty: Cognito's default
+                                                      sender (about 50 emails a day; synth warns)
+sesFromName                    ``""``                 the sender's display name
+sesRegion                      ``""``                 region of the verified SES identity (required
+                                                      with sesFromAddress unless the stacks have a
+                                                      concrete region)
+sesConfigurationSet            ``""``                 an SES configuration set for those emails
+cartApiReservedConcurrency     ``100``                reserved concurrency of the cart API function
+productApiReservedConcurrency  ``50``                 ... of the product mock function
+totalsAggregatorReserved...    ``10``                 ``totalsAggregatorReservedConcurrency``: of the
+                                                      aggregator (at least its stream's shards)
+deleteWorkerReserved...        ``10``                 ``deleteWorkerReservedConcurrency``: of the delete
+                                                      worker (at least its SQS maximum concurrency, 5)
+accountConcurrencyLimit        ``1000``               the account's Lambda concurrency quota assumed;
+                                                      synth fails unless the reservations leave at
+                                                      least 100 unreserved (AWS's minimum). New accounts
+                                                      may have a quota of 10: set every reservation to 0
+                                                      (0 reserves nothing)
 =============================  =====================  ===============================================
+
+Partitions: the app deploys to the ``aws`` partition only (Cognito user pool features, CloudFront
+Functions and origin access control are missing elsewhere). A stack given a concrete region of another
+partition (``cn-*``, ``us-gov-*``, ``us-iso*``) fails at synth.
 """
 
 from __future__ import annotations
@@ -47,9 +73,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App, Duration, RemovalPolicy, Tags, Validations
+from aws_cdk import App, Duration, RemovalPolicy, Tags, Token, Validations
 from aws_cdk import aws_logs as logs
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
 from stacks import AuthStack, FrontendStack, OperationsStack, ProductMockStack, ShoppingCartStack
 
@@ -75,6 +101,10 @@ _RETENTION = {
     731: logs.RetentionDays.TWO_YEARS,
 }
 _REMOVAL = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
+#: AWS requires at least this much unreserved concurrency in an account (Lambda quotas).
+MINIMUM_UNRESERVED_CONCURRENCY = 100
+#: Regions outside the ``aws`` partition start with these.
+_OTHER_PARTITION_REGIONS = ("cn-", "us-gov-", "us-iso", "eu-isoe-")
 
 
 def _as_int(key: str, value: Any) -> int:
@@ -121,6 +151,16 @@ class Settings:
     alarm_email: str = ""
     enable_waf: bool = True
     waf_rate_limit: int = 2000
+    powertools_layer_arn: str = ""
+    ses_from_address: str = ""
+    ses_from_name: str = ""
+    ses_region: str = ""
+    ses_configuration_set: str = ""
+    cart_api_reserved_concurrency: int = 100
+    product_api_reserved_concurrency: int = 50
+    totals_aggregator_reserved_concurrency: int = 10
+    delete_worker_reserved_concurrency: int = 10
+    account_concurrency_limit: int = 1000
 
     @classmethod
     def from_app(cls, app: App) -> Settings:
@@ -144,6 +184,15 @@ class Settings:
             alarm_email=str(get("alarmEmail", "") or "").strip(),
             enable_waf=_as_bool("enableWaf", get("enableWaf", True)),
             waf_rate_limit=_as_int("wafRateLimit", get("wafRateLimit", 2000)),
+            powertools_layer_arn=str(get("powertoolsLayerArn", "") or "").strip(),
+            ses_from_address=str(get("sesFromAddress", "") or "").strip(),
+            ses_from_name=str(get("sesFromName", "") or "").strip(),
+            ses_region=str(get("sesRegion", "") or "").strip(),
+            ses_configuration_set=str(get("sesConfigurationSet", "") or "").strip(),
+            **{
+                field: _as_int(key, get(key, getattr(cls, field)))
+                for key, field in _CONCURRENCY_KEYS.items()
+            },
         )
         unknown = sorted(set(raw) - set(_KEYS))
         if unknown:
@@ -160,7 +209,27 @@ class Settings:
             raise ValueError(f"context wafRateLimit: expected 10..2000000000, got {settings.waf_rate_limit}")
         if settings.alarm_email and "@" not in settings.alarm_email:
             raise ValueError(f"context alarmEmail: expected an email address, got {settings.alarm_email!r}")
+        if settings.ses_from_address and "@" not in settings.ses_from_address:
+            raise ValueError(f"context sesFromAddress: expected an email address, got {settings.ses_from_address!r}")
+        settings._check_concurrency()
         return settings
+
+    def _check_concurrency(self) -> None:
+        for key, field in _CONCURRENCY_KEYS.items():
+            if getattr(self, field) < 0:
+                raise ValueError(f"context {key}: expected 0 (none reserved) or more, got {getattr(self, field)}")
+        reserved = self.reserved_concurrency_total
+        if self.account_concurrency_limit - reserved < MINIMUM_UNRESERVED_CONCURRENCY:
+            raise ValueError(
+                f"the functions reserve {reserved} of accountConcurrencyLimit {self.account_concurrency_limit}: "
+                f"AWS requires at least {MINIMUM_UNRESERVED_CONCURRENCY} unreserved. Lower the "
+                "*ReservedConcurrency settings (0 reserves nothing), or raise accountConcurrencyLimit "
+                "to your account's quota (Service Quotas: Lambda concurrent executions)."
+            )
+
+    @property
+    def reserved_concurrency_total(self) -> int:
+        return sum(getattr(self, field) for key, field in _CONCURRENCY_KEYS.items() if key != "accountConcurrencyLimit")
 
     @property
     def frontend_dir(self) -> Path | None:
@@ -179,7 +248,21 @@ class Settings:
         return _RETENTION[self.log_retention_days]
 
 
+_CONCURRENCY_KEYS = {
+    "cartApiReservedConcurrency": "cart_api_reserved_concurrency",
+    "productApiReservedConcurrency": "product_api_reserved_concurrency",
+    "totalsAggregatorReservedConcurrency": "totals_aggregator_reserved_concurrency",
+    "deleteWorkerReservedConcurrency": "delete_worker_reserved_concurrency",
+    "accountConcurrencyLimit": "account_concurrency_limit",
+}
+
 _KEYS = (
+    *_CONCURRENCY_KEYS,
+    "powertoolsLayerArn",
+    "sesFromAddress",
+    "sesFromName",
+    "sesRegion",
+    "sesConfigurationSet",
     "stackPrefix",
     "allowedOrigins",
     "anonymousCartTtlDays",
@@ -236,6 +319,10 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         admin_group=settings.admin_group,
         enable_password_auth=settings.enable_password_auth,
         removal_policy=settings.removal,
+        ses_from_address=settings.ses_from_address or None,
+        ses_from_name=settings.ses_from_name or None,
+        ses_region=settings.ses_region or None,
+        ses_configuration_set=settings.ses_configuration_set or None,
     )
     operations = OperationsStack(
         app,
@@ -258,13 +345,17 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         cloud_watch_role=True,
         web_acl_arn=web_acl_arn,
         alarm_topic=operations.alarm_topic,
+        reserved_concurrency=settings.product_api_reserved_concurrency,
+        powertools_layer_arn=settings.powertools_layer_arn or None,
     )
     cart = ShoppingCartStack(
         app,
         f"{prefix}-Cart",
         user_pool=auth.auth.user_pool,
         user_pool_client=auth.auth.user_pool_client,
-        product_service_url=products.product_mock.api_url,
+        # The service route: AWS_IAM (SigV4) and outside the web ACL's shopper rate rules.
+        product_service_url=products.product_mock.internal_url,
+        product_service_invoke_arn=products.product_mock.internal_invoke_arn,
         allowed_origins=settings.allowed_origins,
         anonymous_cart_ttl=Duration.days(settings.anonymous_cart_ttl_days),
         user_cart_ttl=Duration.days(settings.user_cart_ttl_days),
@@ -277,6 +368,10 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         cloud_watch_role=False,
         web_acl_arn=web_acl_arn,
         alarm_topic=operations.alarm_topic,
+        api_reserved_concurrency=settings.cart_api_reserved_concurrency,
+        aggregator_reserved_concurrency=settings.totals_aggregator_reserved_concurrency,
+        delete_worker_reserved_concurrency=settings.delete_worker_reserved_concurrency,
+        powertools_layer_arn=settings.powertools_layer_arn or None,
     )
     cart.add_stack_dependency(products, "the product mock sets API Gateway's account-level CloudWatch role")
 
@@ -293,6 +388,7 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
             removal_policy=settings.removal,
             log_retention=settings.log_retention,
             access_log_retention=Duration.days(settings.log_retention_days),
+            origin_verify_secret=operations.web_acl.origin_verify_secret if operations.web_acl else None,
         )
     elif frontend_dir is not None:
         print(
@@ -301,9 +397,30 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
             file=sys.stderr,
         )
 
+    if not settings.ses_from_address:
+        print(
+            "warning: Cognito sends sign-up codes and password resets with its default email sender, "
+            "limited to about 50 emails a day: set sesFromAddress (and sesRegion) to use Amazon SES.",
+            file=sys.stderr,
+        )
+    _refuse_other_partitions(app)
     Tags.of(app).add("project", "serverless-shopping-cart")
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return app
+
+
+def _refuse_other_partitions(app: App) -> None:
+    """The shop needs services of the ``aws`` partition only; a concrete region elsewhere is refused."""
+    from aws_cdk import Stack
+
+    for child in app.node.children:
+        if isinstance(child, Stack) and not Token.is_unresolved(child.region):
+            if child.region.startswith(_OTHER_PARTITION_REGIONS):
+                raise ValueError(
+                    f"{child.stack_name}: region {child.region} is outside the aws partition; the shop uses "
+                    "Cognito user pool features, CloudFront Functions and origin access control, which "
+                    "the other partitions lack (cdk.json @aws-cdk/core:target-partitions is [\"aws\"])."
+                )
 
 
 if __name__ == "__main__":

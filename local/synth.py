@@ -18,13 +18,22 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("app.py", "cdk.json", "stacks", "constructs", "runtime")
 FINGERPRINT_FILE = ".local-fingerprint"
+#: CORS origins of the local stack (the storefront on the default port and Vite's dev server). The
+#: deployed app has none by default (cdk.json), so they are given here, under any override.
+LOCAL_ALLOWED_ORIGINS = ["http://localhost:8080", "http://localhost:5173"]
 
 
 def _context(overrides: dict[str, Any], app_dir: Path) -> dict[str, Any]:
     cdk_json = app_dir / "cdk.json"
     context = json.loads(cdk_json.read_text()).get("context", {}) if cdk_json.is_file() else {}
     # The CLI turns asset metadata on; the local stack finds each function's code through it.
-    return {**context, **overrides, "aws:cdk:bundling-stacks": [], "aws:cdk:enable-asset-metadata": True}
+    return {
+        **context,
+        "allowedOrigins": LOCAL_ALLOWED_ORIGINS,
+        **overrides,
+        "aws:cdk:bundling-stacks": [],
+        "aws:cdk:enable-asset-metadata": True,
+    }
 
 
 def _fingerprint(context: dict[str, Any], app_dir: Path) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Annotations, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_cognito as cognito
 
 from constructs import Construct
@@ -20,6 +20,14 @@ class Auth(Construct):
         removal_policy: what happens to the user pool when the stack is deleted.
         deletion_protection: refuse to delete the user pool (default: on unless removal_policy is DESTROY).
         id_token_validity / access_token_validity / refresh_token_validity: token lifetimes.
+        ses_from_address: send Cognito's email (sign-up codes, password resets) through Amazon SES from
+            this verified address (or an address of a verified domain, ``ses_verified_domain``). Without
+            it, Cognito's default sender is used, which Cognito limits to about 50 emails a day per
+            account (its quotas page): fine for trying the shop, not for running one; synth warns.
+        ses_from_name, ses_reply_to: the sender's display name and a reply-to address.
+        ses_region: the region of the verified SES identity (Cognito supports some alternates of the
+            pool's region); required when the stack's region is not known at synth time.
+        ses_configuration_set: an SES configuration set (event publishing, dedicated IPs).
 
     Attributes: ``user_pool``, ``user_pool_client``, ``admin_group`` (the group construct) and
     ``admin_group_name``.
@@ -39,10 +47,34 @@ class Auth(Construct):
         id_token_validity: Duration = Duration.hours(1),
         access_token_validity: Duration = Duration.hours(1),
         refresh_token_validity: Duration = Duration.days(30),
+        ses_from_address: str | None = None,
+        ses_from_name: str | None = None,
+        ses_reply_to: str | None = None,
+        ses_region: str | None = None,
+        ses_configuration_set: str | None = None,
+        ses_verified_domain: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if password_min_length < 8:
             raise ValueError("password_min_length must be at least 8")
+        email = None
+        if ses_from_address:
+            email = cognito.UserPoolEmail.with_ses(
+                from_email=ses_from_address,
+                from_name=ses_from_name or None,
+                reply_to=ses_reply_to or None,
+                ses_region=ses_region or None,
+                configuration_set_name=ses_configuration_set or None,
+                ses_verified_domain=ses_verified_domain or None,
+            )
+        else:
+            # Info, not a warning: every warning fails synth here (annotationsInValidationReport). The
+            # app prints a warning of its own (app.py).
+            Annotations.of(self).add_info(
+                "The user pool sends sign-up codes and password resets with Cognito's default email "
+                "sender, which Cognito limits to about 50 emails a day: set sesFromAddress (and sesRegion) "
+                "to send them through Amazon SES.",
+            )
 
         self.user_pool = cognito.UserPool(
             self,
@@ -71,6 +103,7 @@ class Auth(Construct):
             mfa=mfa,
             mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            email=email,
             removal_policy=removal_policy,
             deletion_protection=(
                 removal_policy != RemovalPolicy.DESTROY

@@ -12,6 +12,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
@@ -38,6 +39,35 @@ CART_LINE_FILTER = {"dynamodb": {"Keys": {"pk": {"S": [{"prefix": "cart#"}, {"pr
 
 TTL_ATTRIBUTE = "expirationTime"
 
+#: Partition keys each function writes (docs/DESIGN.md, "Table items"), as dynamodb:LeadingKeys
+#: patterns: cart lines of anonymous (``cart#``) and signed-in (``user#``) carts, the totals, the
+#: aggregator's batch markers.
+CART_LINE_KEYS = ("cart#*", "user#*")
+ANONYMOUS_LINE_KEYS = ("cart#*",)
+TOTALS_KEYS = ("totals",)
+MARKER_KEYS = ("aggregator#*",)
+
+#: Exactly the DynamoDB actions each function's code calls on the table, and on which partition keys
+#: it may write. A TransactWriteItems is authorized action by action (PutItem, UpdateItem, DeleteItem,
+#: ConditionCheckItem). tests/infra/test_least_privilege.py derives the actions from runtime/ (an AST
+#: scan of each handler's code) and fails when this table and the code differ: a new call in runtime/
+#: needs its action here, with the keys it writes.
+TABLE_ACCESS: dict[str, dict[str, tuple[str, ...] | dict[str, tuple[str, ...]]]] = {
+    "api": {
+        "reads": ("dynamodb:GetItem", "dynamodb:Query"),
+        "writes": {
+            "dynamodb:PutItem": CART_LINE_KEYS,
+            "dynamodb:UpdateItem": CART_LINE_KEYS,
+            "dynamodb:DeleteItem": CART_LINE_KEYS,
+        },
+    },
+    "aggregator": {
+        "reads": (),
+        "writes": {"dynamodb:UpdateItem": TOTALS_KEYS, "dynamodb:PutItem": MARKER_KEYS},
+    },
+    "delete_worker": {"reads": (), "writes": {"dynamodb:DeleteItem": ANONYMOUS_LINE_KEYS}},
+}
+
 _ANONYMOUS_ROUTE = (
     "Anonymous carts by design: shoppers add to and read their cart before signing in, keyed by the "
     "HttpOnly cartId cookie; when an Authorization header is present the handler verifies the Cognito "
@@ -61,6 +91,17 @@ class ShoppingCart(Construct):
         user_pool_client: its app client (the expected ``aud`` of ID tokens).
         product_service_url: base URL of the product service, no trailing slash (``{url}/product/{id}``).
         allowed_origins: browser origins allowed by CORS, with credentials (empty: same origin only).
+
+    Product service calls: with ``product_service_invoke_arn`` (the execute-api ARN of an AWS_IAM
+    method, such as :attr:`shopping_cart.ProductMock.internal_invoke_arn`), the cart signs its calls with
+    SigV4 and its role may ``execute-api:Invoke`` that ARN only; without it, it calls
+    ``product_service_url`` unsigned (an embedder's own public product service). Both carry a
+    User-Agent (AWS WAF's Common Rule Set blocks requests without one).
+
+    Reserved concurrency (0 or None: none reserved): ``api_reserved_concurrency``,
+    ``aggregator_reserved_concurrency`` (at least ``totals_stream_shards``, the stream shards it may need
+    to read at once with parallelization factor 1), ``delete_worker_reserved_concurrency`` (at least
+    ``delete_max_concurrency``, the SQS mapping's maximum concurrency).
 
     Optional keyword properties (defaults in the signature): cart TTLs, the aggregator's batch size,
     batching window, retry cap and maximum record age, the delete worker's batch size and maximum
@@ -124,8 +165,20 @@ class ShoppingCart(Construct):
         iterator_age_alarm_threshold: Duration = Duration.minutes(5),
         server_error_alarm_threshold: int = 1,
         dashboard_name: str | None = None,
+        product_service_invoke_arn: str | None = None,
+        api_reserved_concurrency: int | None = None,
+        aggregator_reserved_concurrency: int | None = None,
+        delete_worker_reserved_concurrency: int | None = None,
+        totals_stream_shards: int = 4,
+        powertools_layer_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        _validate_concurrency(
+            aggregator=aggregator_reserved_concurrency,
+            delete_worker=delete_worker_reserved_concurrency,
+            totals_stream_shards=totals_stream_shards,
+            delete_max_concurrency=delete_max_concurrency,
+        )
         _validate(
             totals_batch_size=totals_batch_size,
             totals_batching_window=totals_batching_window,
@@ -193,16 +246,17 @@ class ShoppingCart(Construct):
             (self.delete_dead_letter_queue, "the dead-letter queue of the delete queue"),
             (self.totals_failure_queue, "the on-failure destination of the totals aggregator"),
         ):
+            terminal = (
+                f"This queue is {what}: a terminal queue kept 14 days for inspection and "
+                "redrive; giving it a DLQ of its own would only move the same messages again."
+            )
             Validations.of(queue).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-SQS3",
-                    reason=f"This queue is {what}: a terminal queue kept 14 days for inspection and "
-                    "redrive; giving it a DLQ of its own would only move the same messages again.",
-                )
+                Acknowledgment(id="AwsSolutions-SQS3", reason=terminal),
+                Acknowledgment(id="Serverless-SQSRedrivePolicy", reason=terminal),
             )
 
         # --- Functions -----------------------------------------------------------------------------
-        self.powertools_layer = functions.powertools_layer(self)
+        self.powertools_layer = functions.powertools_layer(self, arn=powertools_layer_arn)
         self.dependencies_layer = functions.dependencies_layer(self)
         common = {
             "POWERTOOLS_SERVICE_NAME": service_name,
@@ -234,14 +288,28 @@ class ShoppingCart(Construct):
                 "ALLOWED_ORIGINS": ",".join(allowed_origins),
                 "PRODUCT_CACHE_SECONDS": _seconds(product_cache_ttl),
                 "PRODUCT_SERVICE_TIMEOUT_SECONDS": _seconds(product_service_timeout),
+                "PRODUCT_SERVICE_AUTH": "iam" if product_service_invoke_arn else "none",
                 **common,
             },
             layers=[self.powertools_layer, self.dependencies_layer],
             log_retention=log_retention,
             removal_policy=removal_policy,
+            reserved_concurrency=api_reserved_concurrency,
         )
-        self.table.grant_read_write_data(self.api_function)
+        self._grant_table(self.api_function, "api")
         self.delete_queue.grant_send_messages(self.api_function)
+        if product_service_invoke_arn:
+            self.api_function.add_to_role_policy(
+                iam.PolicyStatement(actions=["execute-api:Invoke"], resources=[product_service_invoke_arn])
+            )
+            role = self.api_function.role
+            assert role is not None
+            functions.acknowledge_wildcard_resource(
+                role.node.find_child("DefaultPolicy").node.default_child,
+                product_service_invoke_arn,
+                "execute-api:Invoke on the product service's one AWS_IAM method; the trailing '*' is its "
+                "{product_id} path parameter, which an execute-api ARN can only match with a wildcard.",
+            )
 
         self.aggregator_function = functions.service_function(
             self,
@@ -254,11 +322,14 @@ class ShoppingCart(Construct):
             layers=[self.powertools_layer],
             log_retention=log_retention,
             removal_policy=removal_policy,
+            reserved_concurrency=aggregator_reserved_concurrency,
+            dead_letter_reason="Invoked by the table's stream event source mapping, never asynchronously: a "
+            "batch that fails its retries goes to the mapping's on-failure destination, TotalsFailureQueue.",
             wildcard_reason=_STREAM_AND_XRAY,
         )
         # Writes only: one TransactWriteItems of UpdateItem (ADD) per product plus a conditional PutItem
         # of the batch marker. Stream read is granted by the event source below.
-        self.table.grant(self.aggregator_function, "dynamodb:UpdateItem", "dynamodb:PutItem")
+        self._grant_table(self.aggregator_function, "aggregator")
         # Retries are of the WHOLE batch: no bisect and no partial batch response (ReportBatchItemFailures).
         # The runtime makes a batch idempotent with a marker keyed by a hash of the batch's ordered event
         # ids (docs/DESIGN.md, "Totals"); bisecting or resuming from a failed item would deliver the same
@@ -291,8 +362,11 @@ class ShoppingCart(Construct):
             layers=[self.powertools_layer],
             log_retention=log_retention,
             removal_policy=removal_policy,
+            reserved_concurrency=delete_worker_reserved_concurrency,
+            dead_letter_reason="Invoked by the delete queue's SQS event source mapping, never asynchronously: "
+            "a message that keeps failing moves to DeleteDeadLetterQueue by the queue's redrive policy.",
         )
-        self.table.grant(self.delete_worker_function, "dynamodb:DeleteItem")
+        self._grant_table(self.delete_worker_function, "delete_worker")
         # Consume permissions on the queue are granted by the event source.
         self.delete_worker_event_source = event_sources.SqsEventSource(
             self.delete_queue,
@@ -301,6 +375,15 @@ class ShoppingCart(Construct):
             max_concurrency=delete_max_concurrency,
         )
         self.delete_worker_function.add_event_source(self.delete_worker_event_source)
+        for child in self.delete_worker_function.node.children:
+            if isinstance(child, lambda_.EventSourceMapping):
+                Validations.of(child).acknowledge(
+                    Acknowledgment(
+                        id="Serverless-LambdaEventSourceMappingDestination",
+                        reason="Lambda supports no on-failure destination for SQS event source mappings; "
+                        "the delete queue's redrive policy moves failing messages to DeleteDeadLetterQueue.",
+                    )
+                )
 
         # --- REST API ------------------------------------------------------------------------------
         self.api, self.access_log_group = rest_api(
@@ -380,6 +463,28 @@ class ShoppingCart(Construct):
                 metrics_namespace=metrics_namespace,
                 iterator_age_alarm_threshold=iterator_age_alarm_threshold,
                 server_error_alarm_threshold=server_error_alarm_threshold,
+            )
+
+    def _grant_table(self, function: lambda_.Function, name: str) -> None:
+        """TABLE_ACCESS[name] on the table: its reads, and each write on its partition keys only."""
+        access = TABLE_ACCESS[name]
+        reads = access["reads"]
+        if reads:
+            function.add_to_role_policy(
+                iam.PolicyStatement(actions=list(reads), resources=[self.table.table_arn])
+            )
+        writes = access["writes"]
+        assert isinstance(writes, dict)
+        by_keys: dict[tuple[str, ...], list[str]] = {}
+        for action, keys in writes.items():
+            by_keys.setdefault(keys, []).append(action)
+        for keys, actions in by_keys.items():
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=sorted(actions),
+                    resources=[self.table.table_arn],
+                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(keys)}},
+                )
             )
 
     def _monitor(
@@ -527,6 +632,37 @@ class ShoppingCart(Construct):
                 properties=properties,
             ),
         )
+
+
+def _validate_concurrency(
+    *,
+    aggregator: int | None,
+    delete_worker: int | None,
+    totals_stream_shards: int,
+    delete_max_concurrency: int,
+) -> None:
+    """Reservations that Lambda would accept but that starve an event source mapping.
+
+    An SQS mapping polls with up to its MaximumConcurrency: a smaller reservation throttles its
+    invocations (messages return to the queue and count towards the DLQ). A stream mapping runs one
+    batch per shard (times the parallelization factor, 1 here) at once.
+    """
+    checks = [
+        (
+            not delete_worker or delete_worker >= delete_max_concurrency,
+            f"delete_worker_reserved_concurrency must be at least delete_max_concurrency ({delete_max_concurrency})",
+        ),
+        (
+            not aggregator or aggregator >= totals_stream_shards,
+            f"aggregator_reserved_concurrency must be at least totals_stream_shards ({totals_stream_shards})",
+        ),
+        (totals_stream_shards >= 1, "totals_stream_shards must be at least 1"),
+    ]
+    for value in (aggregator, delete_worker):
+        checks.append((value is None or value >= 0, "reserved concurrency must be 0 (none) or more"))
+    errors = [message for ok, message in checks if not ok]
+    if errors:
+        raise ValueError("; ".join(errors))
 
 
 def _validate(

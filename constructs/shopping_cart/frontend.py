@@ -11,7 +11,8 @@ Behaviours:
 
 - ``/cart``, ``/cart/*``: the cart API (origin path: its stage), ``ALL`` methods, ``CachingDisabled``,
   ``AllViewerExceptHostHeader``; a CloudFront Function writes the viewer's IP into ``X-Viewer-Ip`` for
-  the web ACL's per-IP rate limit.
+  the web ACL's per-IP rate limit, and the origin adds the secret ``X-Origin-Verify`` header (prop
+  ``origin_verify_secret``) without which the web ACL ignores ``X-Viewer-Ip``.
 - ``/product``, ``/product/*``: the product API, the same way.
 - everything else: the bucket, ``CachingOptimized``; a CloudFront Function serves ``/index.html`` for
   client routes (a path whose last segment has no dot).
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from aws_cdk import Acknowledgment, Duration, Fn, RemovalPolicy, Stack, Token, Validations
+from aws_cdk import Acknowledgment, Aws, CfnCondition, Duration, Fn, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
@@ -44,13 +45,20 @@ from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_secretsmanager as secretsmanager
 
 from constructs import Construct
 
-from .web_acl import VIEWER_IP_HEADER
+from .web_acl import ORIGIN_VERIFY_HEADER, VIEWER_IP_HEADER
 
 DEFAULT_CART_PATHS = ("/cart", "/cart/*")
 DEFAULT_PRODUCT_PATHS = ("/product", "/product/*")
+
+#: Regions whose S3 buckets CloudFront delivers no standard logs to (CloudFront Developer Guide,
+#: "Choose an Amazon S3 bucket for your standard logs"; the same four are named by AWS Config's
+#: AWSConfigRemediation-EnableCloudFrontAccessLogs runbook). A distribution whose log bucket is there
+#: fails to create.
+NO_STANDARD_LOGS_REGIONS = ("af-south-1", "ap-east-1", "eu-south-1", "me-south-1")
 
 #: Viewer-request function of the default behaviour: client routes get the app shell.
 SPA_FUNCTION_CODE = """\
@@ -108,7 +116,7 @@ def content_security_policy(*, connect_sources: Sequence[str] = ()) -> str:
     return "; ".join(f"{name} {' '.join(sources)}" for name, sources in directives.items())
 
 
-def _api_origin(url: str) -> origins.HttpOrigin:
+def _api_origin(url: str, custom_headers: Mapping[str, str] | None = None) -> origins.HttpOrigin:
     """An HTTPS origin from an API base URL ``https://{host}/{stage}`` (a token or a plain string)."""
     if Token.is_unresolved(url):
         parts = Fn.split("/", url)
@@ -123,6 +131,7 @@ def _api_origin(url: str) -> origins.HttpOrigin:
         origin_path=origin_path,
         protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
         origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+        custom_headers=dict(custom_headers) if custom_headers else None,
     )
 
 
@@ -185,7 +194,12 @@ class Frontend(Construct):
             (auto-delete objects).
         log_retention: of the log group of CDK's deployment handler.
         access_logs: CloudFront standard logs and S3 server access logs into a log bucket, expired
-            after ``access_log_retention``.
+            after ``access_log_retention``. CloudFront's standard logs are left out in the regions of
+            :data:`NO_STANDARD_LOGS_REGIONS` (with a token region, a CloudFormation condition decides
+            at deploy time; the bucket then keeps ACLs disabled).
+        origin_verify_secret: the secret of :class:`shopping_cart.ApiWebAcl`; its value goes to the APIs
+            in the ``X-Origin-Verify`` origin header (a dynamic reference), so the web ACL trusts the
+            viewer IP header on these requests only.
         hsts_max_age: the Strict-Transport-Security max-age.
 
     Attributes: ``bucket``, ``log_bucket`` (None without access logs), ``distribution``, ``url`` (the
@@ -219,6 +233,7 @@ class Frontend(Construct):
         access_logs: bool = True,
         access_log_retention: Duration = Duration.days(90),
         hsts_max_age: Duration = Duration.days(730),
+        origin_verify_secret: secretsmanager.ISecret | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         site = Path(asset_path)
@@ -334,9 +349,16 @@ class Frontend(Construct):
         )
 
         # --- Distribution --------------------------------------------------------------------------
+        origin_headers = (
+            {ORIGIN_VERIFY_HEADER: origin_verify_secret.secret_value.unsafe_unwrap()}
+            if origin_verify_secret
+            else None
+        )
+        cloudfront_logs = bool(self.log_bucket) and stack.region not in NO_STANDARD_LOGS_REGIONS
+
         def api_behavior(url: str) -> cloudfront.BehaviorOptions:
             return cloudfront.BehaviorOptions(
-                origin=_api_origin(url),
+                origin=_api_origin(url, origin_headers),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
                 cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
@@ -384,10 +406,13 @@ class Frontend(Construct):
             ),
             web_acl_id=web_acl_id,
             geo_restriction=geo_restriction,
-            enable_logging=bool(self.log_bucket),
-            log_bucket=self.log_bucket,
-            log_file_prefix="cloudfront/" if self.log_bucket else None,
+            enable_logging=cloudfront_logs,
+            log_bucket=self.log_bucket if cloudfront_logs else None,
+            log_file_prefix="cloudfront/" if cloudfront_logs else None,
         )
+        self.standard_logs_condition: CfnCondition | None = None
+        if cloudfront_logs and Token.is_unresolved(stack.region):
+            self._standard_logs_where_supported()
         self._acknowledge(certificate=certificate, web_acl_id=web_acl_id, geo_restriction=geo_restriction)
         domain = domain_names[0] if domain_names else self.distribution.distribution_domain_name
         self.url = f"https://{domain}"
@@ -438,6 +463,39 @@ class Frontend(Construct):
         self.site_deployment.node.add_dependency(self.assets_deployment)
         self._acknowledge_deployment_handler()
 
+    def _standard_logs_where_supported(self) -> None:
+        """A token region: log only where CloudFront delivers, and keep ACLs off the bucket elsewhere."""
+        assert self.log_bucket is not None
+        self.standard_logs_condition = CfnCondition(
+            self,
+            "StandardLogsSupported",
+            expression=Fn.condition_not(
+                Fn.condition_or(*(Fn.condition_equals(Aws.REGION, region) for region in NO_STANDARD_LOGS_REGIONS))
+            ),
+        )
+        condition = self.standard_logs_condition.logical_id
+        distribution = self.distribution.node.default_child
+        assert isinstance(distribution, cloudfront.CfnDistribution)
+        distribution.add_property_override(
+            "DistributionConfig.Logging",
+            Fn.condition_if(
+                condition,
+                {
+                    "Bucket": self.log_bucket.bucket_regional_domain_name,
+                    "IncludeCookies": False,
+                    "Prefix": "cloudfront/",
+                },
+                Aws.NO_VALUE,
+            ),
+        )
+        bucket = self.log_bucket.node.default_child
+        assert isinstance(bucket, s3.CfnBucket)
+        # CloudFront delivers standard logs with an ACL grant; without them the bucket needs none.
+        bucket.add_property_override(
+            "OwnershipControls.Rules.0.ObjectOwnership",
+            Fn.condition_if(condition, "BucketOwnerPreferred", "BucketOwnerEnforced"),
+        )
+
     def _acknowledge(
         self,
         *,
@@ -446,12 +504,13 @@ class Frontend(Construct):
         geo_restriction: cloudfront.GeoRestriction | None,
     ) -> None:
         acknowledgments = []
-        if self.log_bucket is None:
+        if self.log_bucket is None or Stack.of(self).region in NO_STANDARD_LOGS_REGIONS:
             acknowledgments.append(
                 Acknowledgment(
                     id="AwsSolutions-CFR3",
-                    reason="Standard logs are turned off by the embedding app (prop access_logs=False); "
-                    "CloudFront's own metrics still count requests and errors.",
+                    reason="Standard logs are turned off by the embedding app (prop access_logs=False) or "
+                    "the stack's region is one CloudFront delivers no standard logs to (af-south-1, "
+                    "ap-east-1, eu-south-1, me-south-1); CloudFront's own metrics still count requests.",
                 )
             )
         if geo_restriction is None:
@@ -495,12 +554,23 @@ class Frontend(Construct):
             handler = child.node.default_child
             role = child.node.try_find_child("ServiceRole")
             if handler is not None:
+                cdk_runtime = (
+                    "CDK's BucketDeployment handler: its runtime is chosen by aws-cdk-lib and moves with "
+                    "it; it only runs during deployments."
+                )
                 Validations.of(handler).acknowledge(
+                    Acknowledgment(id="AwsSolutions-L1", reason=cdk_runtime),
+                    Acknowledgment(id="Serverless-LambdaLatestVersion", reason=cdk_runtime),
                     Acknowledgment(
-                        id="AwsSolutions-L1",
-                        reason="CDK's BucketDeployment handler: its runtime is chosen by aws-cdk-lib and "
-                        "moves with it; it only runs during deployments.",
-                    )
+                        id="Serverless-LambdaDLQ",
+                        reason="CDK's BucketDeployment handler answers CloudFormation's custom resource "
+                        "requests; a failure fails (and rolls back) the deployment, so nothing waits in a DLQ.",
+                    ),
+                    Acknowledgment(
+                        id="Serverless-LambdaTracing",
+                        reason="CDK's BucketDeployment handler runs only while CloudFormation uploads the "
+                        "storefront; its logs cover it, and the construct offers no tracing option.",
+                    ),
                 )
             if role is not None:
                 Validations.of(role).acknowledge(

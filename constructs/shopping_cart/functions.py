@@ -4,13 +4,24 @@ Every function is Python 3.13 on arm64 with active X-Ray tracing, the public Pow
 IAM role (no managed policies: permissions come from ``grant_*`` calls) and its own log group with a
 retention. Handler code comes from ``runtime/``, located through ``importlib.resources`` so it works
 both from the repository (editable install) and from an installed wheel (``shopping_cart.runtime``).
+
+Layer order: Lambda extracts a function's layers in the order listed, and a later layer overwrites
+the files of an earlier one in /opt. The public Powertools layer ships its own PyJWT and cryptography,
+so the project's dependencies layer must come last; CDK renders ``Layers`` in its own order, so
+:func:`service_function` writes the property itself: public layers first, this project's layers last.
+
+The dependencies layer is built by pip once per content of runtime/requirements.txt and kept in a
+cache folder (:func:`layer_cache_dir`), so that a later synth needs no package index.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from pathlib import Path
@@ -25,6 +36,7 @@ from aws_cdk import (
     IgnoreMode,
     ILocalBundling,
     RemovalPolicy,
+    Stack,
     Validations,
 )
 from aws_cdk import aws_iam as iam
@@ -32,7 +44,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 
-from constructs import Construct
+from constructs import Construct, IValidation
 
 #: The Powertools for AWS Lambda (Python) release of the public layer. Keep it equal to the
 #: ``aws-lambda-powertools`` pin in requirements.txt (a test checks it).
@@ -91,10 +103,23 @@ def product_code() -> lambda_.Code:
     )
 
 
-def powertools_layer(scope: Construct, construct_id: str = "PowertoolsLayer") -> lambda_.ILayerVersion:
-    """The public Powertools layer, its ARN resolved at deploy time from Powertools' SSM parameter."""
-    arn = ssm.StringParameter.value_for_string_parameter(scope, POWERTOOLS_LAYER_PARAMETER)
+def powertools_layer(
+    scope: Construct, construct_id: str = "PowertoolsLayer", *, arn: str | None = None
+) -> lambda_.ILayerVersion:
+    """The public Powertools layer: ``arn`` when given, else resolved at deploy time from Powertools'
+    public SSM parameter (which is not published in every region: pass the ARN there)."""
+    if not arn:
+        arn = ssm.StringParameter.value_for_string_parameter(scope, POWERTOOLS_LAYER_PARAMETER)
     return lambda_.LayerVersion.from_layer_version_arn(scope, construct_id, arn)
+
+
+def layer_cache_dir() -> Path:
+    """Where built dependency layers are kept: $SHOPPING_CART_LAYER_CACHE, else the user's cache folder."""
+    configured = os.environ.get("SHOPPING_CART_LAYER_CACHE", "").strip()
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+    return Path(base) / "serverless-shopping-cart" / "layers"
 
 
 @jsii.implements(ILocalBundling)
@@ -105,11 +130,35 @@ class PipLocalBundling:
     CPython 3.13 whatever the machine it runs on, so the layer matches the functions.
     """
 
-    def __init__(self, requirements: Path) -> None:
+    def __init__(self, requirements: Path, cache_dir: Path | None = None) -> None:
         self._requirements = requirements
+        self._cache_dir = cache_dir
+
+    def cache_key(self) -> str:
+        """The hash of everything that decides the layer's content."""
+        digest = hashlib.sha256(self._requirements.read_bytes())
+        digest.update(f"{LAYER_PLATFORM} {LAYER_PYTHON_VERSION} cp".encode())
+        return digest.hexdigest()[:32]
 
     def try_bundle(self, output_dir: str, *_args: Any, **_kwargs: Any) -> bool:
-        target = Path(output_dir) / "python"
+        cached = (self._cache_dir or layer_cache_dir()) / self.cache_key()
+        if not (cached / "python").is_dir():
+            self._build_into(cached)
+        shutil.copytree(cached / "python", Path(output_dir) / "python", dirs_exist_ok=True)
+        return True
+
+    def _build_into(self, cached: Path) -> None:
+        """pip into a fresh folder beside the cache entry, then rename: a failed build leaves nothing."""
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{cached.name}-", dir=cached.parent))
+        try:
+            self._pip_install(staging / "python")
+            shutil.rmtree(cached, ignore_errors=True)
+            staging.rename(cached)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _pip_install(self, target: Path) -> None:
         command = [
             sys.executable,
             "-m",
@@ -137,7 +186,6 @@ class PipLocalBundling:
             )
         # Console scripts are useless in a layer.
         shutil.rmtree(target / "bin", ignore_errors=True)
-        return True
 
 
 def dependencies_layer(scope: Construct, construct_id: str = "DependenciesLayer") -> lambda_.LayerVersion:
@@ -178,6 +226,11 @@ def service_function(
     log_retention: logs.RetentionDays,
     removal_policy: RemovalPolicy,
     memory_size: int = 256,
+    reserved_concurrency: int | None = None,
+    dead_letter_reason: str = (
+        "Invoked synchronously by API Gateway: an error goes back to the caller as an answer; a "
+        "function dead-letter queue only ever receives failed asynchronous invocations."
+    ),
     wildcard_reason: str = (
         "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support "
         "resource-level permissions, so they need Resource '*'."
@@ -188,7 +241,12 @@ def service_function(
     Creates ``{construct_id}Role``, ``{construct_id}LogGroup`` and the function ``{construct_id}`` in
     ``scope``. The role starts empty (no AWSLambdaBasicExecutionRole): it may write to its own log group,
     and X-Ray adds its own statement; everything else is granted by the caller.
+
+    ``reserved_concurrency``: the function's ReservedConcurrentExecutions; ``None`` or 0 reserves
+    nothing (Lambda's own 0 would stop the function: it is never written).
     """
+    if reserved_concurrency is not None and reserved_concurrency < 0:
+        raise ValueError(f"{construct_id}: reserved_concurrency must be 0 (none) or more")
     role = iam.Role(
         scope,
         f"{construct_id}Role",
@@ -214,13 +272,17 @@ def service_function(
         tracing=lambda_.Tracing.ACTIVE,
         role=role,
         log_group=log_group,
+        reserved_concurrent_executions=reserved_concurrency or None,
+    )
+    _extract_own_layers_last(function, layers)
+    runtime_reason = (
+        "Python 3.13 is this project's chosen runtime: the pinned public Powertools layer and the "
+        "pip-built dependencies layer are both built for python3.13 on arm64."
     )
     Validations.of(function).acknowledge(
-        Acknowledgment(
-            id="AwsSolutions-L1",
-            reason="Python 3.13 is this project's chosen runtime: the pinned public Powertools layer and "
-            "the pip-built dependencies layer are both built for python3.13 on arm64.",
-        )
+        Acknowledgment(id="AwsSolutions-L1", reason=runtime_reason),
+        Acknowledgment(id="Serverless-LambdaLatestVersion", reason=runtime_reason),
+        Acknowledgment(id="Serverless-LambdaDLQ", reason=dead_letter_reason),
     )
     Validations.of(role).acknowledge(
         Acknowledgment(
@@ -229,3 +291,56 @@ def service_function(
         )
     )
     return function
+
+
+def _extract_own_layers_last(function: lambda_.Function, layers: Sequence[lambda_.ILayerVersion]) -> None:
+    """Write ``Layers`` in extraction order: imported (public) layers first, this app's layers last,
+    so that nothing a public layer ships can overwrite the pinned dependencies."""
+    if not layers:
+        return
+    own = [layer for layer in layers if isinstance(layer, lambda_.LayerVersion)]
+    imported = [layer for layer in layers if not isinstance(layer, lambda_.LayerVersion)]
+    cfn = function.node.default_child
+    assert isinstance(cfn, lambda_.CfnFunction)
+    cfn.add_property_override("Layers", [layer.layer_version_arn for layer in [*imported, *own]])
+
+
+def nag_flatten(value: Any) -> str:
+    """A resolved CloudFormation value as cdk-nag names it in a finding (``<AWS::Region>``, import names)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        [(key, argument)] = value.items()
+        if key == "Ref":
+            return f"<{argument}>"
+        if key == "Fn::GetAtt":
+            return f"<{'.'.join(argument)}>"
+        if key == "Fn::ImportValue":
+            return nag_flatten(argument)
+        if key == "Fn::Join":
+            separator, parts = argument
+            return separator.join(nag_flatten(part) for part in parts)
+    raise ValueError(f"cannot name {value!r} as cdk-nag does")
+
+
+@jsii.implements(IValidation)
+class _AcknowledgeResolvedResource:
+    """Acknowledges AwsSolutions-IAM5 for one resource ARN whose finding id is known only once
+    cross-stack references are resolved (after CDK's prepare phase, when validations run)."""
+
+    def __init__(self, target: Construct, arn: str, reason: str) -> None:
+        self._target = target
+        self._arn = arn
+        self._reason = reason
+
+    def validate(self) -> list[str]:
+        finding = nag_flatten(Stack.of(self._target).resolve(self._arn))
+        Validations.of(self._target).acknowledge(
+            Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{finding}]", reason=self._reason)
+        )
+        return []
+
+
+def acknowledge_wildcard_resource(target: Construct, arn: str, reason: str) -> None:
+    """Acknowledge the IAM5 finding of ``arn`` (a token, possibly from another stack) on ``target``."""
+    target.node.add_validation(_AcknowledgeResolvedResource(target, arn, reason))

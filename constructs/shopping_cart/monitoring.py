@@ -25,10 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import Acknowledgment, Duration, Stack, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -49,8 +50,15 @@ def create_alarm_topic(scope: Construct, construct_id: str, *, email: str | None
 
     Not KMS-encrypted: CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS
     key, and the notifications carry alarm names and metric values, nothing about shoppers.
+
+    Who may publish: ``enforce_ssl`` creates an AWS::SNS::TopicPolicy, which replaces the topic's
+    default policy (the one that lets the account publish) and holds only a Deny of non-TLS requests.
+    CloudWatch publishes alarm notifications as the service principal ``cloudwatch.amazonaws.com``, so
+    the policy allows exactly that, for alarms of this account and region (aws:SourceAccount and
+    aws:SourceArn, as AWS recommends against the confused-deputy problem).
     """
     topic = sns.Topic(scope, construct_id, display_name="Shopping cart alarms", enforce_ssl=True)
+    allow_cloudwatch_alarms(topic)
     if email:
         topic.add_subscription(subscriptions.EmailSubscription(email))
     Validations.of(topic.node.default_child).acknowledge(
@@ -61,6 +69,25 @@ def create_alarm_topic(scope: Construct, construct_id: str, *, email: str | None
         )
     )
     return topic
+
+
+def allow_cloudwatch_alarms(topic: sns.ITopic) -> None:
+    """Let CloudWatch alarms of the topic's account and region publish to it."""
+    stack = Stack.of(topic)
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchAlarms",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {
+                    "aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"
+                },
+            },
+        )
+    )
 
 
 class Monitoring(Construct):

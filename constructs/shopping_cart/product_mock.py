@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
@@ -21,8 +21,17 @@ _PUBLIC_CATALOGUE = (
 )
 
 
+_SERVICE_ROUTE = (
+    "Service-to-service route: AWS_IAM authorization (SigV4), only callers granted execute-api:Invoke on "
+    "this method (the cart's function role) may call it; a Cognito user pool authorizer is for shoppers."
+)
+
+
 class ProductMock(Construct):
-    """``GET /product`` and ``GET /product/{product_id}`` on one Lambda (``products.api.handler``).
+    """``GET /product`` and ``GET /product/{product_id}`` on one Lambda (``products.api.handler``), and
+    ``GET /internal/product/{product_id}`` for services: AWS_IAM authorization, so only roles granted
+    ``execute-api:Invoke`` on :attr:`internal_invoke_arn` may call it (SigV4-signed), and the web ACL's
+    shopper rate rules leave it out (see :class:`shopping_cart.ApiWebAcl`).
 
     Keyword properties:
         allowed_origins: browser origins allowed by CORS (empty: same origin only).
@@ -30,11 +39,15 @@ class ProductMock(Construct):
         throttling_rate_limit / throttling_burst_limit: stage defaults.
         cloud_watch_role: create the account-level role API Gateway needs for execution logs.
         web_acl_arn: optional WAFv2 web ACL for the stage.
+        reserved_concurrency: of the function (0 or None: none reserved).
+        powertools_layer_arn: the Powertools layer's ARN where its public SSM parameter is missing.
         monitoring: alarms (no dashboard) to ``alarm_topic`` (a new topic when omitted) on the API's 5xx
             (``server_error_alarm_threshold`` per 5 minutes) and the function's errors and throttles.
 
-    Attributes: ``api``, ``api_url`` (no trailing slash), ``function``, ``powertools_layer``,
-    ``access_log_group``, ``monitoring`` (None when off).
+    Attributes: ``api``, ``api_url`` (no trailing slash), ``internal_url`` (base URL of the service
+    route: ``{internal_url}/product/{id}``), ``internal_invoke_arn`` (the execute-api ARN of that
+    method, for a grant), ``function``, ``powertools_layer``, ``access_log_group``, ``monitoring``
+    (None when off).
     """
 
     def __init__(
@@ -56,9 +69,11 @@ class ProductMock(Construct):
         monitoring: bool = True,
         alarm_topic: sns.ITopic | None = None,
         server_error_alarm_threshold: int = 1,
+        reserved_concurrency: int | None = None,
+        powertools_layer_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.powertools_layer = functions.powertools_layer(self)
+        self.powertools_layer = functions.powertools_layer(self, arn=powertools_layer_arn)
         self.function = functions.service_function(
             self,
             "Function",
@@ -75,6 +90,7 @@ class ProductMock(Construct):
             layers=[self.powertools_layer],
             log_retention=log_retention,
             removal_policy=removal_policy,
+            reserved_concurrency=reserved_concurrency,
         )
         self.api, self.access_log_group = rest_api(
             self,
@@ -107,8 +123,25 @@ class ProductMock(Construct):
             ),
         ):
             acknowledge_open_method(method, _PUBLIC_CATALOGUE)
+        internal = self.api.root.add_resource("internal")
+        internal_method = (
+            internal.add_resource("product")
+            .add_resource("{product_id}")
+            .add_method(
+                "GET",
+                integration,
+                authorization_type=apigw.AuthorizationType.IAM,
+                request_validator=validator,
+                request_parameters={"method.request.path.product_id": True},
+            )
+        )
+        Validations.of(internal_method).acknowledge(
+            Acknowledgment(id="AwsSolutions-COG4", reason=_SERVICE_ROUTE)
+        )
         acknowledge_preflight(self.api)
         self.api_url = api_base_url(self.api)
+        self.internal_url = f"{self.api_url}/internal"
+        self.internal_invoke_arn = internal_method.method_arn
 
         self.monitoring: Monitoring | None = None
         if monitoring:

@@ -7,6 +7,13 @@ is then one DynamoDB write and no HTTP call.
 PRODUCT_SERVICE_TIMEOUT_SECONDS bounds the whole exchange, not each socket read: a service that
 answers slowly, a byte at a time, would otherwise hold the request until the Lambda timeout (and the
 shopper would get API Gateway's 502 or 504 instead of a clear 503).
+
+Every request carries a User-Agent: the product API's web ACL runs AWS's Common Rule Set, whose
+NoUserAgent_HEADER rule blocks requests without one (http.client sends none of its own). With
+PRODUCT_SERVICE_AUTH=iam the request is signed with SigV4 for ``execute-api`` with the function's own
+credentials (the Lambda environment's AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, read
+by botocore's credential chain), for an API Gateway method with AWS_IAM authorization (the product
+mock's ``/internal/product/{id}``, which the web ACL's shopper rate rules leave out).
 """
 
 from __future__ import annotations
@@ -24,6 +31,10 @@ from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.session import Session
 
 from .errors import DependencyUnavailableError, ProductNotFoundError
 from .settings import get_settings
@@ -31,6 +42,37 @@ from .settings import get_settings
 logger = Logger(child=True)
 
 _UNAVAILABLE_MESSAGE = "the product service is unavailable, please try again"
+
+#: Sent with every request (AWS WAF's Common Rule Set blocks requests that have none).
+USER_AGENT = "serverless-shopping-cart/1.0 (product-client)"
+#: The SigV4 service name of API Gateway's execute-api endpoints.
+SIGNING_SERVICE = "execute-api"
+
+
+class RequestSigner:
+    """SigV4 for execute-api with the credentials of botocore's default chain, resolved on first use.
+
+    Lambda puts the function role's temporary credentials in the environment; botocore's chain reads
+    them (and would refresh credentials from other providers), so no key is ever configured here.
+    """
+
+    def __init__(self, region: str, credentials: Callable[[], Credentials | None] | None = None) -> None:
+        self._region = region
+        self._credentials = credentials or (lambda: Session().get_credentials())
+        self._resolved: Credentials | None = None
+        self._lock = threading.Lock()
+
+    def headers(self, method: str, url: str, headers: dict[str, str]) -> dict[str, str]:
+        """``headers`` plus Host, X-Amz-Date, X-Amz-Security-Token and Authorization for ``url``."""
+        with self._lock:
+            if self._resolved is None:
+                self._resolved = self._credentials()
+            credentials = self._resolved
+        if credentials is None:
+            raise ValueError("no AWS credentials to sign the product service request with")
+        request = AWSRequest(method=method, url=url, headers=dict(headers))
+        SigV4Auth(credentials.get_frozen_credentials(), SIGNING_SERVICE, self._region).add_auth(request)
+        return dict(request.headers.items())
 
 
 class ProductClient:
@@ -40,8 +82,10 @@ class ProductClient:
         timeout_seconds: float,
         cache_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        signer: RequestSigner | None = None,
     ) -> None:
         self._base_url = base_url
+        self._signer = signer
         self._timeout_seconds = timeout_seconds
         self._cache_seconds = cache_seconds
         self._clock = clock
@@ -70,7 +114,7 @@ class ProductClient:
             status, raw = self._get(url)
         except (OSError, http.client.HTTPException, ValueError) as error:
             # Refused connections, timeouts and the deadline's abort are OSErrors, a cut-off response an
-            # HTTPException, a malformed URL or port a ValueError.
+            # HTTPException, a malformed URL or port (or no credentials to sign with) a ValueError.
             logger.warning("product service unreachable", extra={"error": type(error).__name__})
             raise DependencyUnavailableError(_UNAVAILABLE_MESSAGE) from None
         if status == 404:
@@ -112,7 +156,7 @@ class ProductClient:
             deadline.start()
             try:
                 path = url.path + (f"?{url.query}" if url.query else "")
-                connection.request("GET", path, headers={"Accept": "application/json"})
+                connection.request("GET", path, headers=self._headers(url))
                 response = connection.getresponse()
                 raw = response.read()
                 if not deadline.is_alive():
@@ -123,6 +167,14 @@ class ProductClient:
                 deadline.cancel()
         finally:
             connection.close()
+
+
+    def _headers(self, url: urllib.parse.SplitResult) -> dict[str, str]:
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if self._signer is None:
+            return headers
+        # Signed as sent: the signature covers Host (with a non-default port) and the path with the stage.
+        return self._signer.headers("GET", url.geturl(), headers)
 
 
 def _shut_down(sock: socket.socket | None) -> None:
@@ -139,4 +191,5 @@ def get_product_client() -> ProductClient:
         base_url=settings.product_service_url,
         timeout_seconds=settings.product_service_timeout_seconds,
         cache_seconds=settings.product_cache_seconds,
+        signer=RequestSigner(settings.aws_region) if settings.product_service_auth == "iam" else None,
     )

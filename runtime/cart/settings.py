@@ -58,6 +58,19 @@ class Settings:
         return self._required("PRODUCT_SERVICE_URL").rstrip("/")
 
     @cached_property
+    def product_service_auth(self) -> str:
+        """``iam``: sign product requests with SigV4 (an AWS_IAM method); ``none``: plain requests."""
+        value = self._environ.get("PRODUCT_SERVICE_AUTH", "").strip().lower() or "none"
+        if value not in ("iam", "none"):
+            raise MissingSettingError(f"environment variable PRODUCT_SERVICE_AUTH must be iam or none, got {value!r}")
+        return value
+
+    @cached_property
+    def aws_region(self) -> str:
+        # Set by Lambda in every function's environment.
+        return self._required("AWS_REGION")
+
+    @cached_property
     def user_pool_client_id(self) -> str:
         return self._required("USER_POOL_CLIENT_ID")
 

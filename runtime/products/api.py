@@ -1,5 +1,9 @@
 """Product mock API: `GET /product` and `GET /product/<product_id>`. Entry point: `handler`.
 
+`GET /internal/product/<product_id>` answers the same for services: API Gateway authorizes it with
+AWS_IAM (SigV4), so the cart's lookups have a path of their own that the web ACL's shopper rate rules
+leave out. It is not in the public OpenAPI document.
+
 Unlike the original mock, an unknown product is a 404, so the cart can never store one.
 """
 
@@ -118,6 +122,17 @@ def list_products() -> Response[ProductListResponse]:
 def get_product(
     product_id: Annotated[str, Path(pattern=PRODUCT_ID_PATTERN, description="Product id")],
 ) -> Response[ProductResponse]:
+    return _product(product_id)
+
+
+@app.get("/internal/product/<product_id>", include_in_schema=False)
+def get_product_for_services(
+    product_id: Annotated[str, Path(pattern=PRODUCT_ID_PATTERN, description="Product id")],
+) -> Response[ProductResponse]:
+    return _product(product_id)
+
+
+def _product(product_id: str) -> Response[ProductResponse]:
     product = load_catalogue().get(product_id)
     if product is None:
         raise ProductNotFoundError(f"product {product_id} not found")
