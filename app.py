@@ -190,8 +190,7 @@ class Settings:
             ses_region=str(get("sesRegion", "") or "").strip(),
             ses_configuration_set=str(get("sesConfigurationSet", "") or "").strip(),
             **{
-                field: _as_int(key, get(key, getattr(cls, field)))
-                for key, field in _CONCURRENCY_KEYS.items()
+                field: _as_int(key, get(key, getattr(cls, field))) for key, field in _CONCURRENCY_KEYS.items()
             },
         )
         unknown = sorted(set(raw) - set(_KEYS))
@@ -210,14 +209,18 @@ class Settings:
         if settings.alarm_email and "@" not in settings.alarm_email:
             raise ValueError(f"context alarmEmail: expected an email address, got {settings.alarm_email!r}")
         if settings.ses_from_address and "@" not in settings.ses_from_address:
-            raise ValueError(f"context sesFromAddress: expected an email address, got {settings.ses_from_address!r}")
+            raise ValueError(
+                f"context sesFromAddress: expected an email address, got {settings.ses_from_address!r}"
+            )
         settings._check_concurrency()
         return settings
 
     def _check_concurrency(self) -> None:
         for key, field in _CONCURRENCY_KEYS.items():
             if getattr(self, field) < 0:
-                raise ValueError(f"context {key}: expected 0 (none reserved) or more, got {getattr(self, field)}")
+                raise ValueError(
+                    f"context {key}: expected 0 (none reserved) or more, got {getattr(self, field)}"
+                )
         reserved = self.reserved_concurrency_total
         if self.account_concurrency_limit - reserved < MINIMUM_UNRESERVED_CONCURRENCY:
             raise ValueError(
@@ -229,7 +232,11 @@ class Settings:
 
     @property
     def reserved_concurrency_total(self) -> int:
-        return sum(getattr(self, field) for key, field in _CONCURRENCY_KEYS.items() if key != "accountConcurrencyLimit")
+        return sum(
+            getattr(self, field)
+            for key, field in _CONCURRENCY_KEYS.items()
+            if key != "accountConcurrencyLimit"
+        )
 
     @property
     def frontend_dir(self) -> Path | None:
@@ -419,7 +426,7 @@ def _refuse_other_partitions(app: App) -> None:
                 raise ValueError(
                     f"{child.stack_name}: region {child.region} is outside the aws partition; the shop uses "
                     "Cognito user pool features, CloudFront Functions and origin access control, which "
-                    "the other partitions lack (cdk.json @aws-cdk/core:target-partitions is [\"aws\"])."
+                    'the other partitions lack (cdk.json @aws-cdk/core:target-partitions is ["aws"]).'
                 )
 
 

@@ -173,6 +173,7 @@ class ShoppingCart(Construct):
         powertools_layer_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.totals_stream_shards = totals_stream_shards
         _validate_concurrency(
             aggregator=aggregator_reserved_concurrency,
             delete_worker=delete_worker_reserved_concurrency,

@@ -248,6 +248,9 @@ class Frontend(Construct):
         stack = Stack.of(self)
         region = region or stack.region
         destroy = removal_policy == RemovalPolicy.DESTROY
+        # False only for a concrete region CloudFront delivers no standard logs to; a token region is
+        # decided at deploy time by a condition (see _standard_logs_where_supported).
+        standard_logs_possible = stack.region not in NO_STANDARD_LOGS_REGIONS
 
         # --- Buckets -------------------------------------------------------------------------------
         self.log_bucket: s3.Bucket | None = None
@@ -259,7 +262,11 @@ class Frontend(Construct):
                 block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
                 enforce_ssl=True,
                 # CloudFront standard logs are delivered with an ACL grant.
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+                object_ownership=(
+                    s3.ObjectOwnership.BUCKET_OWNER_PREFERRED
+                    if standard_logs_possible
+                    else s3.ObjectOwnership.BUCKET_OWNER_ENFORCED
+                ),
                 lifecycle_rules=[s3.LifecycleRule(expiration=access_log_retention)],
                 removal_policy=removal_policy,
                 auto_delete_objects=destroy,
@@ -354,7 +361,7 @@ class Frontend(Construct):
             if origin_verify_secret
             else None
         )
-        cloudfront_logs = bool(self.log_bucket) and stack.region not in NO_STANDARD_LOGS_REGIONS
+        cloudfront_logs = bool(self.log_bucket) and standard_logs_possible
 
         def api_behavior(url: str) -> cloudfront.BehaviorOptions:
             return cloudfront.BehaviorOptions(
@@ -470,7 +477,9 @@ class Frontend(Construct):
             self,
             "StandardLogsSupported",
             expression=Fn.condition_not(
-                Fn.condition_or(*(Fn.condition_equals(Aws.REGION, region) for region in NO_STANDARD_LOGS_REGIONS))
+                Fn.condition_or(
+                    *(Fn.condition_equals(Aws.REGION, region) for region in NO_STANDARD_LOGS_REGIONS)
+                )
             ),
         )
         condition = self.standard_logs_condition.logical_id

@@ -168,7 +168,6 @@ class ProductClient:
         finally:
             connection.close()
 
-
     def _headers(self, url: urllib.parse.SplitResult) -> dict[str, str]:
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if self._signer is None:

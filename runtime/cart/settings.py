@@ -62,7 +62,9 @@ class Settings:
         """``iam``: sign product requests with SigV4 (an AWS_IAM method); ``none``: plain requests."""
         value = self._environ.get("PRODUCT_SERVICE_AUTH", "").strip().lower() or "none"
         if value not in ("iam", "none"):
-            raise MissingSettingError(f"environment variable PRODUCT_SERVICE_AUTH must be iam or none, got {value!r}")
+            raise MissingSettingError(
+                f"environment variable PRODUCT_SERVICE_AUTH must be iam or none, got {value!r}"
+            )
         return value
 
     @cached_property

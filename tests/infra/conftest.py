@@ -42,6 +42,16 @@ def synth(tmp_path_factory: pytest.TempPathFactory, storefront: Path) -> Synthes
 
 
 @pytest.fixture(scope="session")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The app with the local stack's CORS origins (local/synth.py), without the storefront."""
+    from local.synth import LOCAL_ALLOWED_ORIGINS
+
+    outdir = tmp_path_factory.mktemp("cdk-dev")
+    context = {**SKIP_BUNDLING, "frontendPath": "", "allowedOrigins": LOCAL_ALLOWED_ORIGINS}
+    return Synthesized.of(build_app(context, outdir=str(outdir)), outdir)
+
+
+@pytest.fixture(scope="session")
 def overridden(tmp_path_factory: pytest.TempPathFactory, storefront: Path) -> Synthesized:
     """The app with flat ``-c key=value`` style overrides (strings, as the CLI passes them)."""
     outdir = tmp_path_factory.mktemp("cdk-overridden")

@@ -44,6 +44,7 @@ CART_API_ENV = {
     "ALLOWED_ORIGINS",
     "PRODUCT_CACHE_SECONDS",
     "PRODUCT_SERVICE_TIMEOUT_SECONDS",
+    "PRODUCT_SERVICE_AUTH",
 }
 COMMON_ENV = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
 
@@ -163,6 +164,12 @@ def resolve_cross_stack(value: Any, synthesized: Synthesized) -> Any:
         spec = value["Fn::GetStackOutput"]
         producer = synthesized.json[spec["StackName"]]
         return {"Producer": spec["StackName"], "Value": producer["Outputs"][spec["OutputName"]]["Value"]}
+    if "Fn::ImportValue" in value:
+        for stack, template in synthesized.json.items():
+            for output in template.get("Outputs", {}).values():
+                if output.get("Export", {}).get("Name") == value["Fn::ImportValue"]:
+                    return {"Producer": stack, "Value": output["Value"]}
+        raise KeyError(f"no stack exports {value['Fn::ImportValue']}")
     return {key: resolve_cross_stack(item, synthesized) for key, item in value.items()}
 
 

@@ -110,6 +110,7 @@ def test_five_stacks_wired_by_references(synth: Synthesized) -> None:
     assert dependencies("ShoppingCart-Operations") == set()
     assert dependencies("ShoppingCart-Frontend") == {
         "ShoppingCart-Auth",
+        "ShoppingCart-Operations",
         "ShoppingCart-ProductMock",
         "ShoppingCart-Cart",
     }
@@ -135,9 +136,50 @@ def test_frontend_stack_is_left_out_when_the_storefront_is_not_built(
 
 
 def test_frontend_stack_can_be_turned_off_silently(capsys: pytest.CaptureFixture[str]) -> None:
-    app = build_app({**SKIP_BUNDLING, "frontendPath": ""})
+    app = build_app(
+        {**SKIP_BUNDLING, "frontendPath": "", "sesFromAddress": "shop@example.com", "sesRegion": "eu-west-1"}
+    )
     assert app.node.try_find_child("ShoppingCart-Frontend") is None
     assert capsys.readouterr().err == ""
+
+
+def test_without_ses_synth_warns_about_cognitos_daily_email_limit(capsys: pytest.CaptureFixture[str]) -> None:
+    build_app({**SKIP_BUNDLING, "frontendPath": ""})
+    warning = capsys.readouterr().err
+    assert "about 50 emails a day" in warning
+    assert "sesFromAddress" in warning
+
+
+def test_ses_sends_cognitos_email_from_the_verified_address(tmp_path: Path) -> None:
+    context = {
+        **SKIP_BUNDLING,
+        "frontendPath": "",
+        "sesFromAddress": "shop@example.com",
+        "sesFromName": "The Shop",
+        "sesRegion": "eu-west-1",
+        "sesConfigurationSet": "shop-mail",
+    }
+    synthesized = Synthesized.of(build_app(context, outdir=str(tmp_path)), tmp_path)
+    pool = only(synthesized.json["ShoppingCart-Auth"], "AWS::Cognito::UserPool")[1]["Properties"]
+    email = pool["EmailConfiguration"]
+    assert email["EmailSendingAccount"] == "DEVELOPER"
+    assert email["From"] == "The Shop <shop@example.com>"
+    assert email["ConfigurationSet"] == "shop-mail"
+    assert ":ses:eu-west-1:" in json.dumps(email["SourceArn"])
+    assert "identity/shop@example.com" in json.dumps(email["SourceArn"])
+
+
+def test_powertools_layer_arn_overrides_the_ssm_parameter(tmp_path: Path) -> None:
+    arn = "arn:aws:lambda:ap-southeast-5:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:20"
+    context = {**SKIP_BUNDLING, "frontendPath": "", "powertoolsLayerArn": arn}
+    synthesized = Synthesized.of(build_app(context, outdir=str(tmp_path)), tmp_path)
+    for stack in ("ShoppingCart-Cart", "ShoppingCart-ProductMock"):
+        template = synthesized.json[stack]
+        assert not [
+            p for p in template.get("Parameters", {}).values() if "powertools" in str(p.get("Default"))
+        ]
+        for function in resources(template, "AWS::Lambda::Function").values():
+            assert function["Properties"]["Layers"][0] == arn
 
 
 def test_frontend_path_is_relative_to_the_app() -> None:

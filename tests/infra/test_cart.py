@@ -31,7 +31,7 @@ from shopping_cart.functions import POWERTOOLS_LAYER_PARAMETER
 API = "cart.api.handler"
 AGGREGATOR = "cart.aggregator.handler"
 WORKER = "cart.delete_worker.handler"
-ORIGINS = "http://localhost:8080,http://localhost:5173"  # cdk.json
+ORIGINS = ""  # cdk.json: production has no cross-origin caller (the storefront is same-origin)
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,8 @@ def test_function_defaults(cart: dict[str, Any], handler: str, timeout: int) -> 
     assert props["Architectures"] == ["arm64"]
     assert props["TracingConfig"] == {"Mode": "Active"}
     assert props["Timeout"] == timeout
-    powertools = ref(props["Layers"][-1])
+    # Public layers first: the project's own layer (the API's dependencies) is extracted last.
+    powertools = ref(props["Layers"][0])
     assert cart["Parameters"][powertools] == {
         "Type": "AWS::SSM::Parameter::Value<String>",
         "Default": POWERTOOLS_LAYER_PARAMETER,
@@ -141,6 +142,7 @@ def test_cart_api_environment(synth: Synthesized, cart: dict[str, Any]) -> None:
         "ALLOWED_ORIGINS": ORIGINS,
         "PRODUCT_CACHE_SECONDS": "300",
         "PRODUCT_SERVICE_TIMEOUT_SECONDS": "3",
+        "PRODUCT_SERVICE_AUTH": "iam",
         "POWERTOOLS_SERVICE_NAME": "shopping-cart",
         "POWERTOOLS_METRICS_NAMESPACE": "ShoppingCart",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -158,11 +160,14 @@ def test_cart_api_environment(synth: Synthesized, cart: dict[str, Any]) -> None:
         "Value": {"Ref": client},
     }
     # The product service URL is the product mock's stage URL, without a trailing slash.
+    # The product service URL is the product mock's stage URL plus its AWS_IAM service route, signed.
     _, products = synth.by_suffix("-ProductMock")
-    product_url = resolve_cross_stack(env["PRODUCT_SERVICE_URL"], synth)["Fn::Join"][1]
+    product_url = resolve_cross_stack(env["PRODUCT_SERVICE_URL"], synth)["Value"]["Fn::Join"][1]
     assert product_url[0] == "https://"
-    assert product_url[1]["Value"] == {"Ref": only(products, "AWS::ApiGateway::RestApi")[0]}
-    assert product_url[-1]["Value"] == {"Ref": only(products, "AWS::ApiGateway::Stage")[0]}
+    assert product_url[1] == {"Ref": only(products, "AWS::ApiGateway::RestApi")[0]}
+    assert product_url[-2] == {"Ref": only(products, "AWS::ApiGateway::Stage")[0]}
+    assert product_url[-1] == "/internal"
+    assert env["PRODUCT_SERVICE_AUTH"] == "iam"
 
 
 @pytest.mark.parametrize("handler", [AGGREGATOR, WORKER])
@@ -200,8 +205,7 @@ def test_api_permissions(cart: dict[str, Any]) -> None:
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
-        "dynamodb:ConditionCheckItem",
-    } <= actions_on(statements, table)
+    } == actions_on(statements, table)
     assert "sqs:SendMessage" in actions_on(statements, queues["delete"])
     assert not actions_on(statements, table, "StreamArn")
     assert not {a for a in all_actions(statements) if a.startswith("sqs:") and a not in _SQS_SEND}
@@ -421,8 +425,8 @@ def test_request_validation(cart: dict[str, Any]) -> None:
         assert methods[route]["RequestParameters"] == {"method.request.path.product_id": True}
 
 
-def test_cors_preflight_on_every_resource_with_credentials(cart: dict[str, Any]) -> None:
-    methods = api_methods(cart)
+def test_cors_preflight_on_every_resource_with_credentials(dev: Synthesized) -> None:
+    methods = api_methods(dev.by_suffix("-Cart")[1])
     paths = {path for _, path in methods}
     for path in paths:
         options = methods[("OPTIONS", path)]

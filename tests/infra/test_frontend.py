@@ -24,12 +24,14 @@ from infra_helpers import (
     api_methods,
     only,
     ref,
+    resolve_cross_stack,
     resources,
     walk,
 )
 
 from shopping_cart import Frontend
-from shopping_cart.frontend import SPA_FUNCTION_CODE, VIEWER_IP_FUNCTION_CODE
+from shopping_cart.frontend import NO_STANDARD_LOGS_REGIONS, SPA_FUNCTION_CODE, VIEWER_IP_FUNCTION_CODE
+from shopping_cart.web_acl import ORIGIN_VERIFY_HEADER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
@@ -85,14 +87,13 @@ def _origin(template: dict[str, Any], origin_id: str) -> dict[str, Any]:
 
 
 def _inline_outputs(value: Any, synthesized: Synthesized) -> Any:
-    """Replace each Fn::GetStackOutput by the producing stack's output value (weak references)."""
+    """Replace each cross-stack reference by the producing stack's exported value."""
     if isinstance(value, list):
         return [_inline_outputs(item, synthesized) for item in value]
     if not isinstance(value, dict):
         return value
-    if "Fn::GetStackOutput" in value:
-        spec = value["Fn::GetStackOutput"]
-        return synthesized.json[spec["StackName"]]["Outputs"][spec["OutputName"]]["Value"]
+    if "Fn::GetStackOutput" in value or "Fn::ImportValue" in value:
+        return resolve_cross_stack(value, synthesized)["Value"]
     return {key: _inline_outputs(item, synthesized) for key, item in value.items()}
 
 
@@ -229,13 +230,27 @@ def test_log_bucket_expires_logs_and_accepts_cloudfront_logs(frontend: dict[str,
     _, log = _buckets(frontend)
     props = frontend["Resources"][log]["Properties"]
     assert props["LifecycleConfiguration"]["Rules"] == [{"ExpirationInDays": 30, "Status": "Enabled"}]
-    # CloudFront standard logs are delivered with an ACL grant: object writer ACLs must be honoured.
-    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerPreferred"}]
+    # CloudFront standard logs are delivered with an ACL grant: object writer ACLs must be honoured, in
+    # the regions whose buckets CloudFront delivers to (the region is a token: a condition decides).
+    [condition] = frontend["Conditions"]
+    assert props["OwnershipControls"]["Rules"] == [
+        {"ObjectOwnership": {"Fn::If": [condition, "BucketOwnerPreferred", "BucketOwnerEnforced"]}}
+    ]
     assert props["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
     assert _distribution(frontend)["Logging"] == {
-        "Bucket": {"Fn::GetAtt": [log, "RegionalDomainName"]},
-        "Prefix": "cloudfront/",
+        "Fn::If": [
+            condition,
+            {
+                "Bucket": {"Fn::GetAtt": [log, "RegionalDomainName"]},
+                "IncludeCookies": False,
+                "Prefix": "cloudfront/",
+            },
+            {"Ref": "AWS::NoValue"},
+        ]
     }
+    excluded = frontend["Conditions"][condition]["Fn::Not"][0]["Fn::Or"]
+    assert sorted(e["Fn::Equals"][1] for e in excluded) == sorted(NO_STANDARD_LOGS_REGIONS)
+    assert all(e["Fn::Equals"][0] == {"Ref": "AWS::Region"} for e in excluded)
 
 
 def test_everything_is_retained_by_default(frontend: dict[str, Any]) -> None:
@@ -318,6 +333,14 @@ def test_api_behaviours_pass_requests_through_to_the_api_stage(
         "OriginProtocolPolicy": "https-only",
         "OriginSSLProtocols": ["TLSv1.2"],
     }
+    # The secret the web ACL requires before it trusts X-Viewer-Ip, as the same dynamic reference.
+    [header] = origin["OriginCustomHeaders"]
+    assert header["HeaderName"] == ORIGIN_VERIFY_HEADER
+    operations = synth.json["ShoppingCart-Operations"]
+    secret = only(operations, "AWS::SecretsManager::Secret")[0]
+    assert _inline_outputs(header["HeaderValue"], synth) == {
+        "Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret}, ":SecretString:::}}"]]
+    }
     # Domain and stage come from the API stack's own base URL output (https://{id}.execute-api.../{stage}).
     output = "CartApiUrl" if api == "Cart" else "ProductApiUrl"
     api_url = synth.json[f"ShoppingCart-{api}"]["Outputs"][output]["Value"]
@@ -350,8 +373,8 @@ def test_every_api_route_reaches_its_api(synth: Synthesized, frontend: dict[str,
     product_origin = behaviours["/product"]["TargetOriginId"]
     for stack, origin in (("ShoppingCart-Cart", cart_origin), ("ShoppingCart-ProductMock", product_origin)):
         for _, path in api_methods(synth.json[stack]):
-            if path == "/":
-                continue
+            if path == "/" or path.startswith("/internal"):
+                continue  # the service route is for signed calls to the API itself, not for browsers
             concrete = path.replace("{product_id}", "trail-lantern")
             matched = [p for p in behaviours if fnmatchcase(concrete, p)]
             assert matched, concrete
@@ -544,7 +567,12 @@ def test_outputs_never_shadow_the_api_urls(frontend: dict[str, Any]) -> None:
 
 def test_frontend_stack_is_deployed_after_the_apis_and_the_user_pool(synth: Synthesized) -> None:
     dependencies = {stack.node.id for stack in synth.stacks["ShoppingCart-Frontend"].dependencies}
-    assert dependencies == {"ShoppingCart-Auth", "ShoppingCart-Cart", "ShoppingCart-ProductMock"}
+    assert dependencies == {
+        "ShoppingCart-Auth",
+        "ShoppingCart-Cart",
+        "ShoppingCart-ProductMock",
+        "ShoppingCart-Operations",  # the origin-verify secret
+    }
 
 
 # --- Props (the custom fixture's EmbeddedShop stack) ---------------------------------------------------

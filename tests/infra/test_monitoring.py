@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
-from infra_helpers import SKIP_BUNDLING, Synthesized, function_by_handler, only, ref, resources
+from infra_helpers import (
+    SKIP_BUNDLING,
+    Synthesized,
+    function_by_handler,
+    only,
+    ref,
+    resolve_cross_stack,
+    resources,
+)
 
 from shopping_cart import Auth, Monitoring, ShoppingCart
 from shopping_cart.monitoring import CART_METRICS
@@ -64,9 +72,10 @@ def test_every_alarm_notifies_the_shared_topic_and_ignores_missing_data(
     for alarm in alarms:
         [action] = alarm["AlarmActions"]
         assert alarm["OKActions"] == [action]
-        output = action["Fn::GetStackOutput"]
-        assert output["StackName"] == "ShoppingCart-Operations"
-        assert operations["Outputs"][output["OutputName"]]["Value"] == {"Ref": topic}
+        assert resolve_cross_stack(action, synth) == {
+            "Producer": "ShoppingCart-Operations",
+            "Value": {"Ref": topic},
+        }
         assert alarm["TreatMissingData"] == "notBreaching"
         assert len(alarm["AlarmDescription"]) > 20
 

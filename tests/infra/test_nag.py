@@ -13,7 +13,7 @@ from infra_helpers import SKIP_BUNDLING, Synthesized
 
 from app import build_app
 
-FINEST_ID = re.compile(r"^AwsSolutions-[A-Z]+[0-9]+(\[[A-Za-z]+::.+\])?$")
+FINEST_ID = re.compile(r"^(AwsSolutions-[A-Z]+[0-9]+|Serverless-[A-Za-z0-9]+)(\[[A-Za-z]+::.+\])?$")
 NEEDS_FINDING = ("AwsSolutions-IAM4", "AwsSolutions-IAM5")
 
 

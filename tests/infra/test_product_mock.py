@@ -56,7 +56,7 @@ def test_one_function_with_the_library_defaults(template: Template, products: di
 def test_environment(products: dict[str, Any]) -> None:
     env = function_by_handler(products, HANDLER)[1]["Properties"]["Environment"]["Variables"]
     assert env == {
-        "ALLOWED_ORIGINS": "http://localhost:8080,http://localhost:5173",
+        "ALLOWED_ORIGINS": "",
         "POWERTOOLS_SERVICE_NAME": "product-mock",
         "POWERTOOLS_METRICS_NAMESPACE": "ShoppingCart",
         "POWERTOOLS_LOG_LEVEL": "INFO",
@@ -78,9 +78,20 @@ def test_log_group_retention_and_role(products: dict[str, Any]) -> None:
     }
 
 
+def test_the_service_route_needs_sigv4_and_the_same_function(products: dict[str, Any]) -> None:
+    method = api_methods(products)[("GET", "/internal/product/{product_id}")]
+    assert method["AuthorizationType"] == "AWS_IAM"
+    assert method["Integration"]["Type"] == "AWS_PROXY"
+    function = function_by_handler(products, HANDLER)[0]
+    assert {"Fn::GetAtt": [function, "Arn"]} in method["Integration"]["Uri"]["Fn::Join"][1]
+    assert method["RequestParameters"] == {"method.request.path.product_id": True}
+
+
 def test_routes_are_public_and_proxy_to_the_function(products: dict[str, Any]) -> None:
     methods = api_methods(products)
-    assert {key for key in methods if key[0] != "OPTIONS"} == ROUTES
+    assert {key for key in methods if key[0] != "OPTIONS"} == ROUTES | {
+        ("GET", "/internal/product/{product_id}")
+    }
     function = function_by_handler(products, HANDLER)[0]
     for route in ROUTES:
         method = methods[route]
@@ -93,8 +104,8 @@ def test_routes_are_public_and_proxy_to_the_function(products: dict[str, Any]) -
     assert not resources(products, "AWS::ApiGateway::Authorizer")
 
 
-def test_cors(products: dict[str, Any]) -> None:
-    for (verb, _), method in api_methods(products).items():
+def test_cors(dev: Synthesized) -> None:
+    for (verb, _), method in api_methods(dev.by_suffix("-ProductMock")[1]).items():
         if verb == "OPTIONS":
             headers = method["Integration"]["IntegrationResponses"][0]["ResponseParameters"]
             assert headers["method.response.header.Access-Control-Allow-Methods"] == "'GET,OPTIONS'"
