@@ -421,13 +421,13 @@ def _refuse_other_partitions(app: App) -> None:
     from aws_cdk import Stack
 
     for child in app.node.children:
-        if isinstance(child, Stack) and not Token.is_unresolved(child.region):
-            if child.region.startswith(_OTHER_PARTITION_REGIONS):
-                raise ValueError(
-                    f"{child.stack_name}: region {child.region} is outside the aws partition; the shop uses "
-                    "Cognito user pool features, CloudFront Functions and origin access control, which "
-                    'the other partitions lack (cdk.json @aws-cdk/core:target-partitions is ["aws"]).'
-                )
+        concrete = isinstance(child, Stack) and not Token.is_unresolved(child.region)
+        if concrete and child.region.startswith(_OTHER_PARTITION_REGIONS):
+            raise ValueError(
+                f"{child.stack_name}: region {child.region} is outside the aws partition; the shop uses "
+                "Cognito user pool features, CloudFront Functions and origin access control, which "
+                'the other partitions lack (cdk.json @aws-cdk/core:target-partitions is ["aws"]).'
+            )
 
 
 if __name__ == "__main__":
