@@ -3,6 +3,7 @@
 #   make test     lint, unit, infrastructure, integration, storefront and browser tests
 #   make synth    cdk.out for AWS (no credentials needed), the storefront built first
 #   make deploy   the storefront built, then every stack to the AWS account of your credentials
+#   make integ    deploy the whole shop to the account of your credentials, assert end to end, destroy
 #   make bench    what each operation costs, beside its target (docs/PERFORMANCE.md)
 #   make cost     the monthly cost model (docs/COST.md)
 SHELL := /bin/bash
@@ -19,7 +20,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
 	frontend/index.html frontend/vite.config.js
 
-.PHONY: dev test lint format test-python test-frontend screenshots synth deploy destroy openapi bench cost clean
+.PHONY: dev test lint format test-python test-frontend screenshots synth deploy destroy integ openapi bench cost clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,6 +77,13 @@ deploy: $(VENV)/.installed node_modules/.installed frontend/dist/index.html
 
 destroy: $(VENV)/.installed node_modules/.installed frontend/dist/index.html
 	$(CDK) destroy --all
+
+# CDK integration tests (tests/integ/integ.*.py) on a real account: integ-runner deploys each app, runs
+# its assertions and destroys it. INTEG_REGIONS picks the region (default: your CLI's).
+INTEG_REGIONS ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1)
+integ: $(VENV)/.installed node_modules/.installed
+	node_modules/.bin/integ-runner --directory tests/integ --language python \
+		--app "$(CURDIR)/$(PY) {filePath}" --parallel-regions $(INTEG_REGIONS) --update-on-failed --force
 
 openapi: $(VENV)/.installed
 	$(PY) scripts/generate_openapi.py

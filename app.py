@@ -222,7 +222,7 @@ class Settings:
                     f"context {key}: expected 0 (none reserved) or more, got {getattr(self, field)}"
                 )
         reserved = self.reserved_concurrency_total
-        if self.account_concurrency_limit - reserved < MINIMUM_UNRESERVED_CONCURRENCY:
+        if reserved and self.account_concurrency_limit - reserved < MINIMUM_UNRESERVED_CONCURRENCY:
             raise ValueError(
                 f"the functions reserve {reserved} of accountConcurrencyLimit {self.account_concurrency_limit}: "
                 f"AWS requires at least {MINIMUM_UNRESERVED_CONCURRENCY} unreserved. Lower the "
@@ -310,11 +310,14 @@ def _cdk_json_context() -> dict[str, Any]:
         return {}
 
 
-def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = None) -> App:
+def build_app(
+    context: Mapping[str, Any] | None = None, *, outdir: str | None = None, checks: bool = True
+) -> App:
     """Create the app and its stacks (not yet synthesized).
 
     ``context`` is layered over cdk.json's context (the CLI's own context, when run by ``cdk``, wins
     over both). Pass ``{"aws:cdk:bundling-stacks": []}`` to skip building the dependencies layer.
+    ``checks=False`` leaves cdk-nag out (the integration test app, whose assertion stack is CDK's).
     """
     app = App(context={**_cdk_json_context(), **(context or {})}, outdir=outdir)
     settings = Settings.from_app(app)
@@ -412,7 +415,8 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         )
     _refuse_other_partitions(app)
     Tags.of(app).add("project", "serverless-shopping-cart")
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
+    if checks:
+        Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return app
 
 

@@ -162,10 +162,10 @@ def test_cart_api_environment(synth: Synthesized, cart: dict[str, Any]) -> None:
     # The product service URL is the product mock's stage URL, without a trailing slash.
     # The product service URL is the product mock's stage URL plus its AWS_IAM service route, signed.
     _, products = synth.by_suffix("-ProductMock")
-    product_url = resolve_cross_stack(env["PRODUCT_SERVICE_URL"], synth)["Value"]["Fn::Join"][1]
+    product_url = resolve_cross_stack(env["PRODUCT_SERVICE_URL"], synth)["Fn::Join"][1]
     assert product_url[0] == "https://"
-    assert product_url[1] == {"Ref": only(products, "AWS::ApiGateway::RestApi")[0]}
-    assert product_url[-2] == {"Ref": only(products, "AWS::ApiGateway::Stage")[0]}
+    assert product_url[1]["Value"] == {"Ref": only(products, "AWS::ApiGateway::RestApi")[0]}
+    assert product_url[-2]["Value"] == {"Ref": only(products, "AWS::ApiGateway::Stage")[0]}
     assert product_url[-1] == "/internal"
     assert env["PRODUCT_SERVICE_AUTH"] == "iam"
 

@@ -92,6 +92,8 @@ def test_cart_environment_from_props(embedded: dict[str, Any]) -> None:
         "ALLOWED_ORIGINS": SHOP_ORIGIN,
         "PRODUCT_CACHE_SECONDS": "30",
         "PRODUCT_SERVICE_TIMEOUT_SECONDS": "2",
+        # An embedder's own product service without product_service_invoke_arn: plain calls.
+        "PRODUCT_SERVICE_AUTH": "none",
         "POWERTOOLS_SERVICE_NAME": "shopping-cart",
         "POWERTOOLS_METRICS_NAMESPACE": "ShoppingCart",
         "POWERTOOLS_LOG_LEVEL": "DEBUG",
