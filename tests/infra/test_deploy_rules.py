@@ -374,9 +374,10 @@ def test_standard_logs_only_where_cloudfront_delivers_them(
     from aws_cdk import aws_cognito as cognito
     from aws_cdk.assertions import Template
 
+    from app import _cdk_json_context
     from shopping_cart import Frontend
 
-    app = App(context=SKIP_BUNDLING)
+    app = App(context={**_cdk_json_context(), **SKIP_BUNDLING})
     stack = Stack(app, "Shop", env=Environment(region=region, account="123456789012"))
     pool = cognito.UserPool(stack, "Pool")
     Frontend(

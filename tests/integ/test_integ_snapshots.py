@@ -24,7 +24,8 @@ INTEG_APPS = sorted(HERE.glob("integ.*.py"))
 
 def _load(path: Path) -> Any:
     spec = importlib.util.spec_from_file_location(path.stem.replace(".", "_"), path)
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
