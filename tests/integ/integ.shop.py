@@ -6,7 +6,7 @@ then asserts end to end, each assertion a call of the probe function (tests/inte
 1. the storefront URL serves index.html with the content security policy;
 2. ``POST /cart`` through CloudFront adds a product (the cart's signed product lookup passes WAF), a
    user made with AdminCreateUser/AdminSetUserPassword migrates that cart and checks out;
-3. the totals follow within two minutes (polled);
+3. the totals follow within two minutes (polled; read by an administrator through CloudFront);
 4. SetAlarmState on one alarm delivers a message to an SQS queue subscribed to the alarm topic.
 
 ``make test`` synthesizes this app (no account) and compares it with its snapshot
@@ -64,9 +64,9 @@ def build(context: dict[str, Any] | None = None, outdir: str | None = None) -> A
             "STOREFRONT_URL": frontend.frontend.url,
             "USER_POOL_ID": auth.auth.user_pool.user_pool_id,
             "USER_POOL_CLIENT_ID": auth.auth.user_pool_client.user_pool_client_id,
-            "TABLE_NAME": cart.cart.table.table_name,
             "ALARM_NAME": alarm.alarm_name,
             "QUEUE_URL": inbox.queue_url,
+            "ADMIN_GROUP": auth.auth.admin_group_name,
         },
         layers=[],
         log_retention=logs.RetentionDays.ONE_DAY,
@@ -74,14 +74,17 @@ def build(context: dict[str, Any] | None = None, outdir: str | None = None) -> A
     )
     probe.add_to_role_policy(
         iam.PolicyStatement(
-            actions=["cognito-idp:AdminCreateUser", "cognito-idp:AdminSetUserPassword"],
+            actions=[
+                "cognito-idp:AdminCreateUser",
+                "cognito-idp:AdminSetUserPassword",
+                "cognito-idp:AdminAddUserToGroup",
+            ],
             resources=[auth.auth.user_pool.user_pool_arn],
         )
     )
     probe.add_to_role_policy(
         iam.PolicyStatement(actions=["cloudwatch:SetAlarmState"], resources=[alarm.alarm_arn])
     )
-    cart.cart.table.grant(probe, "dynamodb:GetItem")
     inbox.grant_consume_messages(probe)
     Validations.of(inbox).acknowledge(
         Acknowledgment(

@@ -5,6 +5,7 @@ what was seen. It talks to the deployed shop as a client would: through the Clou
 real Cognito user made by the admin API.
 """
 
+import contextlib
 import json
 import os
 import time
@@ -15,6 +16,8 @@ import boto3
 
 USER_AGENT = "serverless-shopping-cart-integ/1.0"
 PRODUCT = os.environ.get("PRODUCT_ID", "trail-lantern")
+#: Quantity left in a cart that is never checked out.
+KEPT = 3
 
 
 def _http(method, path, body=None, headers=None):
@@ -42,32 +45,41 @@ def storefront(_event):
 
 
 def journey(_event):
-    """Anonymous add through CloudFront (the product lookup passes WAF), then sign-in, migrate, checkout."""
+    """Anonymous adds through CloudFront (the product lookup passes WAF), then sign-in, migrate, checkout.
+
+    A second anonymous cart keeps KEPT of the product and is never checked out, so the total the
+    ``totals`` step waits for stays at least KEPT whatever order the stream delivers the changes in.
+    """
+    status, _, body = _http("POST", "/cart", {"productId": PRODUCT, "quantity": KEPT})
+    if status != 200:
+        return {"ok": False, "step": "add (kept cart)", "status": status, "body": body}
     status, headers, body = _http("POST", "/cart", {"productId": PRODUCT, "quantity": 2})
     if status != 200:
         return {"ok": False, "step": "add", "status": status, "body": body}
     cookie = headers.get("Set-Cookie", "").split(";")[0]
-    token = _signed_in_user()
-    auth = {"Authorization": f"Bearer {token}", "Cookie": cookie}
-    status, _, body = _http("POST", "/cart/migrate", {}, auth)
+    token = _signed_in(f"integ-{int(time.time() * 1000)}@example.com")
+    status, _, body = _http("POST", "/cart/migrate", {}, {"Authorization": token, "Cookie": cookie})
     if status != 200 or PRODUCT not in body:
         return {"ok": False, "step": "migrate", "status": status, "body": body}
-    status, _, body = _http("POST", "/cart/checkout", {}, {"Authorization": f"Bearer {token}"})
-    return {"ok": status == 200, "step": "checkout", "status": status, "body": body}
+    status, _, body = _http("POST", "/cart/checkout", {}, {"Authorization": token})
+    return {"ok": status == 200 and PRODUCT in body, "step": "checkout", "status": status, "body": body}
 
 
-def _signed_in_user():
+def _signed_in(email, admin=False):
+    """An ID token of a user made with AdminCreateUser and AdminSetUserPassword (made once per email)."""
     cognito = boto3.client("cognito-idp")
     pool, client = os.environ["USER_POOL_ID"], os.environ["USER_POOL_CLIENT_ID"]
-    email = f"integ-{int(time.time() * 1000)}@example.com"
     password = "Integ-Test-1-Password!"
-    cognito.admin_create_user(
-        UserPoolId=pool,
-        Username=email,
-        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
-        MessageAction="SUPPRESS",
-    )
+    with contextlib.suppress(cognito.exceptions.UsernameExistsException):
+        cognito.admin_create_user(
+            UserPoolId=pool,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            MessageAction="SUPPRESS",
+        )
     cognito.admin_set_user_password(UserPoolId=pool, Username=email, Password=password, Permanent=True)
+    if admin:
+        cognito.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName=os.environ["ADMIN_GROUP"])
     answer = cognito.initiate_auth(
         ClientId=client,
         AuthFlow="USER_PASSWORD_AUTH",
@@ -77,13 +89,11 @@ def _signed_in_user():
 
 
 def totals(_event):
-    """The aggregated total of the product (read straight from the table: the admin API needs a group)."""
-    table = boto3.client("dynamodb")
-    item = table.get_item(
-        TableName=os.environ["TABLE_NAME"], Key={"pk": {"S": "totals"}, "sk": {"S": f"product#{PRODUCT}"}}
-    ).get("Item")
-    quantity = int(item["quantity"]["N"]) if item else 0
-    return {"ok": quantity > 0, "quantity": quantity}
+    """The product's total over all carts, read by an administrator through CloudFront."""
+    token = _signed_in("integ-admin@example.com", admin=True)
+    status, _, body = _http("GET", f"/cart/{PRODUCT}/total", headers={"Authorization": token})
+    quantity = json.loads(body).get("quantity", 0) if status == 200 else 0
+    return {"ok": quantity >= KEPT, "status": status, "quantity": quantity}
 
 
 def alarm(_event):
