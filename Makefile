@@ -78,7 +78,7 @@ deploy: $(VENV)/.installed node_modules/.installed frontend/dist/index.html
 destroy: $(VENV)/.installed node_modules/.installed frontend/dist/index.html
 	$(CDK) destroy --all
 
-# CDK integration tests (tests/integ/integ.*.py) on a real account: integ-runner deploys each app, runs
+# CDK integration tests (tests/integ/integ_*.py) on a real account: integ-runner deploys each app, runs
 # its assertions and destroys it. INTEG_REGIONS picks the region (default: your CLI's).
 INTEG_REGIONS ?= $(or $(AWS_REGION),$(AWS_DEFAULT_REGION),us-east-1)
 integ: $(VENV)/.installed node_modules/.installed

@@ -15,7 +15,11 @@ In the reachable functions, DynamoDB actions are:
 - the action types of a TransactWriteItems/TransactGetItems item (a dict literal whose key is ``Put``,
   ``Update``, ``Delete``, ``ConditionCheck`` or ``Get`` and whose value names a ``TableName``): IAM
   authorizes a transaction action by action as PutItem, UpdateItem, DeleteItem, ConditionCheckItem or
-  GetItem, and has no action for the transaction itself.
+  GetItem, and has no action for the transaction itself;
+- a use of a library class that calls DynamoDB itself (:data:`LIBRARY_CALLS`: Powertools'
+  idempotency persistence layer), with the actions its documentation lists.
+
+Module-level code of every module in the closure runs at import, so it is scanned too.
 """
 
 from __future__ import annotations
@@ -33,6 +37,16 @@ TRANSACTION_ITEM_ACTIONS = {
     "Delete": "dynamodb:DeleteItem",
     "ConditionCheck": "dynamodb:ConditionCheckItem",
     "Get": "dynamodb:GetItem",
+}
+#: Library classes that call DynamoDB on the caller's behalf, with the IAM actions their docs require
+#: (Powertools idempotency: "dynamodb:GetItem, PutItem, UpdateItem and DeleteItem" on its table).
+LIBRARY_CALLS = {
+    "DynamoDBPersistenceLayer": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    },
 }
 #: Operations IAM authorizes per item inside them (see above), not as an action of their own.
 _TRANSACTIONS = {"transact_write_items", "transact_get_items"}
@@ -99,13 +113,21 @@ def _names_in(node: ast.AST) -> set[str]:
     return names
 
 
+def _module_level(module: _Module) -> list[ast.AST]:
+    """The statements that run at import (everything but function and class bodies' functions)."""
+    return [node for node in module.tree.body if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
 def _reachable(modules: list[_Module], handler_module: str) -> list[ast.AST]:
     by_name: dict[str, list[ast.AST]] = {}
     for module in modules:
         for function in _functions(module):
             by_name.setdefault(function.name, []).append(function)
     [entry] = [module for module in modules if module.name == handler_module]
-    roots = [f for f in _functions(entry) if f.name == "handler" or f.decorator_list]
+    roots: list[ast.AST] = [f for f in _functions(entry) if f.name == "handler" or f.decorator_list]
+    for module in modules:
+        # Class bodies are module-level statements too; their methods are reached by name only.
+        roots.extend(node for node in _module_level(module) if not isinstance(node, ast.ClassDef))
     reached: dict[int, ast.AST] = {}
     pending: list[ast.AST] = list(roots)
     while pending:
@@ -122,6 +144,9 @@ def _actions_in(function: ast.AST) -> set[str]:
     operations = dynamodb_operations()
     actions = set()
     for node in ast.walk(function):
+        if isinstance(node, ast.Name | ast.Attribute):
+            name = node.id if isinstance(node, ast.Name) else node.attr
+            actions.update(LIBRARY_CALLS.get(name, ()))
         if isinstance(node, ast.Call):
             called = node.func.attr if isinstance(node.func, ast.Attribute) else None
             first = node.args[0] if node.args else None

@@ -172,6 +172,16 @@ def test_committed_inputs_are_complete(committed: dict[str, Any]) -> None:
     cost_model.estimate(committed, 1)
 
 
+def test_fixed_counts_are_the_synthesized_ones(committed: dict[str, Any], synth: Any) -> None:
+    """Web ACL rules and alarms are billed per month: the inputs count what the templates hold."""
+    templates = synth.json.values()
+    acls = [r for t in templates for r in t["Resources"].values() if r["Type"] == "AWS::WAFv2::WebACL"]
+    alarms = [r for t in templates for r in t["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    assert committed["fixed"]["waf_web_acls"] == len(acls)
+    assert committed["fixed"]["waf_rules"] == sum(len(acl["Properties"]["Rules"]) for acl in acls)
+    assert committed["fixed"]["alarms"] == len(alarms)
+
+
 def test_counts_follow_the_design(committed: dict[str, Any]) -> None:
     """The numbers docs/COST.md derives from DESIGN.md: transactional writes cost 2 WRU per item."""
     operations = committed["operations"]
@@ -181,9 +191,9 @@ def test_counts_follow_the_design(committed: dict[str, Any]) -> None:
     assert operations["add_to_cart"]["stream_records"] == 1
     assert operations["get_totals"]["dynamodb_read_units"] == 0.5  # eventually consistent, under 4 KB
     assert committed["background"]["aggregator_write_units_per_item"] == 2  # transactional writes
-    # The fixed items match the stacks: 13 alarms, 4 web ACL rules.
+    # The fixed items match the stacks: 13 alarms, 5 web ACL rules.
     assert committed["fixed"]["alarms"] == 13
-    assert committed["fixed"]["waf_rules"] == 4
+    assert committed["fixed"]["waf_rules"] == 5
     assert committed["functions"]["cart_api"]["memory_mb"] == 512
 
 

@@ -136,3 +136,27 @@ def test_the_scan_finds_direct_string_dispatched_and_transaction_calls(tmp_path:
         "dynamodb:BatchWriteItem",
         "dynamodb:ConditionCheckItem",
     }
+
+
+def test_the_scan_sees_import_time_code_and_library_persistence(tmp_path: Path) -> None:
+    """Powertools idempotency configured at import calls DynamoDB from inside the library."""
+    source = {
+        "cart/__init__.py": "",
+        "cart/worker.py": """
+            from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+            persistence = DynamoDBPersistenceLayer(table_name="t")
+
+            def handler(event, context):
+                return None
+        """,
+    }
+    for name, text in source.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(textwrap.dedent(text))
+    assert dynamodb_actions(tmp_path, "cart.worker") == {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    }

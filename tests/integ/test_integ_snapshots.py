@@ -19,7 +19,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from tests.infra.infra_helpers import SKIP_BUNDLING, normalise
 
 HERE = Path(__file__).resolve().parent
-INTEG_APPS = sorted(HERE.glob("integ.*.py"))
+INTEG_APPS = sorted(HERE.glob("integ_*.py"))
 
 
 def _load(path: Path) -> Any:

@@ -1,4 +1,4 @@
-"""Integration probe, deployed by tests/integ/integ.shop.py and invoked by its assertions.
+"""Integration probe, deployed by tests/integ/integ_shop.py and invoked by its assertions.
 
 Each step is one event ``{"step": ...}`` and answers ``{"ok": bool, ...}``, so a failed assertion says
 what was seen. It talks to the deployed shop as a client would: through the CloudFront URL, with a
