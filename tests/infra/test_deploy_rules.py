@@ -74,6 +74,30 @@ def _resolve_ref(value: Any, stack: str, synthesized: Synthesized) -> tuple[str,
 # --- 2. every topic an alarm notifies lets CloudWatch publish ---------------------------------------
 
 
+@pytest.fixture(scope="module")
+def standalone(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """A cart and a product mock embedded without alarm_topic: each Monitoring makes its own topic."""
+    from aws_cdk import App, Stack
+
+    from shopping_cart import ProductMock
+
+    outdir = tmp_path_factory.mktemp("cdk-standalone")
+    app = App(context=SKIP_BUNDLING, outdir=str(outdir))
+    stack = Stack(app, "Standalone")
+    auth = Auth(stack, "Auth")
+    products = ProductMock(stack, "Products")
+    ShoppingCart(
+        stack,
+        "Cart",
+        user_pool=auth.user_pool,
+        user_pool_client=auth.user_pool_client,
+        product_service_url=products.internal_url,
+        product_service_invoke_arn=products.internal_invoke_arn,
+        allowed_origins=[],
+    )
+    return Synthesized.of(app, outdir)
+
+
 def _alarm_topics(synthesized: Synthesized) -> set[tuple[str, str]]:
     topics = set()
     for stack, template in _templates(synthesized):
@@ -118,13 +142,13 @@ def _allows_cloudwatch_alarms(statement: Mapping[str, Any], topic: tuple[str, st
     )
 
 
-@pytest.mark.parametrize("fixture", FIXTURES)
+@pytest.mark.parametrize("fixture", [*FIXTURES, "standalone"])
 def test_every_topic_an_alarm_notifies_lets_cloudwatch_publish(
     fixture: str, request: pytest.FixtureRequest
 ) -> None:
     synthesized: Synthesized = request.getfixturevalue(fixture)
     topics = _alarm_topics(synthesized)
-    assert topics
+    assert len(topics) == (2 if fixture == "standalone" else 1)
     for stack, topic in topics:
         template = synthesized.json[stack]
         assert template["Resources"][topic]["Type"] == "AWS::SNS::Topic"

@@ -160,3 +160,34 @@ def test_the_scan_sees_import_time_code_and_library_persistence(tmp_path: Path) 
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
     }
+
+
+def test_the_cart_may_invoke_the_product_service_route_only(synth: Synthesized) -> None:
+    """execute-api:Invoke on exactly the AWS_IAM method the cart calls, signed (PRODUCT_SERVICE_AUTH)."""
+    import json
+
+    from infra_helpers import resolve_cross_stack
+
+    _, cart = synth.by_suffix("-Cart")
+    _, function = function_by_handler(cart, functions.CART_API_HANDLER)
+    assert function["Properties"]["Environment"]["Variables"]["PRODUCT_SERVICE_AUTH"] == "iam"
+    statements = [
+        s
+        for s in role_statements(cart, function["Properties"]["Role"]["Fn::GetAtt"][0])
+        if any(a.startswith("execute-api:") for a in as_list(s["Action"]))
+    ]
+    [statement] = statements
+    assert statement["Action"] == "execute-api:Invoke"
+    [resource] = as_list(statement["Resource"])
+    arn = json.dumps(resolve_cross_stack(resource, synth))
+    _, products = synth.by_suffix("-ProductMock")
+    [api] = resources(products, "AWS::ApiGateway::RestApi")
+    assert ":execute-api:" in arn
+    assert json.dumps({"Ref": api}) in arn
+    assert arn.endswith('"/GET/internal/product/*"]]}')
+    # Every other role of the app has no execute-api permission at all.
+    for template in synth.json.values():
+        for policy in resources(template, "AWS::IAM::Policy").values():
+            for s in policy["Properties"]["PolicyDocument"]["Statement"]:
+                if s is not statement and s != statement:
+                    assert not any(a.startswith("execute-api:") for a in as_list(s["Action"]))
