@@ -70,7 +70,7 @@ screenshots: $(VENV)/.installed frontend/dist/index.html $(CHROMIUM)
 # The Frontend stack uploads frontend/dist (app.py leaves the stack out when it is not built), so every
 # target that synthesizes for AWS builds the storefront first.
 synth: $(VENV)/.installed node_modules/.installed frontend/dist/index.html
-	$(CDK) synth --quiet
+	$(CDK) synth --quiet --no-notices
 
 deploy: $(VENV)/.installed node_modules/.installed frontend/dist/index.html
 	$(CDK) deploy --all --outputs-file cdk.out/outputs.json

@@ -151,7 +151,7 @@ def test_cost_grows_linearly_apart_from_fixed_items(committed: dict[str, Any]) -
         assert large["costs"][item] == pytest.approx(10 * small["costs"][item])
     for item in ("waf_fixed", "cloudwatch_alarms", "cloudwatch_dashboard", "cloudwatch_metrics"):
         assert large["costs"][item] == small["costs"][item]
-    assert small["costs"]["waf_fixed"] == 5 + 4  # one web ACL, four rules
+    assert small["costs"]["waf_fixed"] == 5 + 5  # one web ACL, five rules
     assert small["costs"]["cloudwatch_alarms"] == pytest.approx(1.3)
 
 

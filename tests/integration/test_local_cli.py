@@ -33,7 +33,7 @@ def test_ctrl_c_stops_every_process_and_frees_the_port(tmp_path):
             try:
                 config = requests.get(f"http://localhost:{port}/config.json", timeout=1).json()
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or a busy machine
                 time.sleep(0.3)
         api = config["wiringApiUrl"].rstrip("/")
         assert requests.get(f"{api}/echo/x", timeout=30).status_code == 200
