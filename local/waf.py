@@ -307,8 +307,11 @@ class _Compiler:
             text = base64.b64decode(spec["SearchStringBase64"]).decode("latin-1")
         else:
             text = str(spec["SearchString"])
-        if _DYNAMIC_REFERENCE.search(text):
-            self.notes.append(f"a ByteMatch on {_DYNAMIC_REFERENCE.search(text).group(0)} never matches")
+        reference = _DYNAMIC_REFERENCE.search(text)
+        if reference is not None:
+            note = f"a ByteMatch on {reference.group(0)} never matches (no CloudFront locally)"
+            if note not in self.notes:
+                self.notes.append(note)
             return _never
         position = _POSITIONS.get(spec["PositionalConstraint"])
         if position is None:
@@ -401,6 +404,7 @@ class WebAcl:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.arn = arn
+        self.definition = definition
         self.name = str(definition.get("Name") or arn.rsplit("/", 2)[-2])
         self._account = arn.split(":")[4] if arn.count(":") >= 5 else "123456789012"
         self._clock = clock
