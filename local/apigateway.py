@@ -48,6 +48,7 @@ class HttpRequest:
     headers: list[tuple[str, str]]
     body: bytes
     source_ip: str = "127.0.0.1"
+    raw_query: str | None = None  # the query string as sent (what WAF inspects), when known
 
     def header(self, name: str) -> str | None:
         values = [v for k, v in self.headers if k.lower() == name.lower()]
@@ -230,7 +231,7 @@ class ApiGatewayEmulator:
             WafRequest(
                 method=request.method,
                 uri_path=f"/{self.api.stage}{request.path}",
-                query_string=_query_string(request.query),
+                query_string=_query_string(request.query) if request.raw_query is None else request.raw_query,
                 headers=headers,
                 body=request.body,
                 source_ip=request.source_ip,
@@ -305,17 +306,7 @@ class ApiGatewayEmulator:
             "domainPrefix": self.api.api_id,
             "extendedRequestId": uuid.uuid4().hex[:16],
             "httpMethod": request.method,
-            "identity": {
-                "sourceIp": request.source_ip,
-                "userAgent": request.header("User-Agent"),
-                "accessKey": None,
-                "accountId": None,
-                "caller": None,
-                "user": None,
-                "userArn": None,
-                "cognitoIdentityId": None,
-                "cognitoIdentityPoolId": None,
-            },
+            "identity": self._identity(request, caller),
             "path": f"/{self.api.stage}{request.path}",
             "protocol": "HTTP/1.1",
             "requestId": str(uuid.uuid4()),
@@ -325,15 +316,6 @@ class ApiGatewayEmulator:
             "resourcePath": route.path,
             "stage": self.api.stage,
         }
-        if caller is not None:
-            session = caller.principal_arn.split(":", 5)[-1].removeprefix("assumed-role/")
-            request_context["identity"].update(
-                accessKey=caller.access_key_id,
-                accountId=self._account,
-                caller=session,
-                user=session,
-                userArn=caller.principal_arn,
-            )
         if claims is not None:
             # API Gateway hands the claims to the integration as strings.
             request_context["authorizer"] = {"claims": {k: _claim_string(v) for k, v in claims.items()}}
@@ -351,6 +333,30 @@ class ApiGatewayEmulator:
             "body": body,
             "isBase64Encoded": is_base64,
         }
+
+    def _identity(self, request: HttpRequest, caller: LocalCredentials | None) -> dict[str, Any]:
+        identity: dict[str, Any] = {
+            "sourceIp": request.source_ip,
+            "userAgent": request.header("User-Agent"),
+            "accessKey": None,
+            "accountId": None,
+            "caller": None,
+            "user": None,
+            "userArn": None,
+            "cognitoIdentityId": None,
+            "cognitoIdentityPoolId": None,
+        }
+        if caller is not None:
+            # An AWS_IAM caller, as API Gateway describes an assumed role's session.
+            session = caller.principal_arn.split(":", 5)[-1].removeprefix("assumed-role/")
+            identity.update(
+                accessKey=caller.access_key_id,
+                accountId=self._account,
+                caller=session,
+                user=session,
+                userArn=caller.principal_arn,
+            )
+        return identity
 
     def _mock_response(self, route: Route, request: HttpRequest) -> HttpResponse:
         responses = route.integration.get("IntegrationResponses") or [{"StatusCode": "200"}]
@@ -397,7 +403,7 @@ def _request_validation_error(
 
 
 def _query_string(query: list[tuple[str, str]]) -> str:
-    """The query string as an SDK sends it (RFC 3986 encoding), for WAF and for SigV4."""
+    """The query string encoded as SigV4's canonical form has it (RFC 3986), as AWS re-encodes it."""
     return urlencode(query, quote_via=quote, safe="-_.~")
 
 
