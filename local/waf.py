@@ -121,6 +121,7 @@ class _RateBased:
         self._key = _aggregation_key(definition)
         self._buckets: dict[tuple[str, ...], deque[list[int]]] = {}
         self._totals: Counter[tuple[str, ...]] = Counter()
+        self._hits = 0
         self._lock = threading.Lock()
 
     def __call__(self, evaluation: _Evaluation) -> bool:
@@ -141,7 +142,17 @@ class _RateBased:
             else:
                 buckets.append([second, 1])
             self._totals[key] += 1
+            self._hits += 1
+            if self._hits % 4096 == 0:
+                self._forget_idle_keys(second)  # keys that stopped sending, e.g. a load test's
             return self._totals[key]
+
+    def _forget_idle_keys(self, second: int) -> None:
+        for idle, buckets in list(self._buckets.items()):
+            self._expire(idle, buckets, second)
+            if not buckets:
+                del self._buckets[idle]
+                del self._totals[idle]
 
     def _expire(self, key: tuple[str, ...], buckets: deque[list[int]], second: int) -> None:
         while buckets and buckets[0][0] <= second - self.window:
@@ -150,11 +161,7 @@ class _RateBased:
     def counts(self, now: float) -> dict[str, int]:
         """Requests per aggregation key in the current window."""
         with self._lock:
-            for key, buckets in list(self._buckets.items()):
-                self._expire(key, buckets, int(now))
-                if not buckets:
-                    del self._buckets[key]
-                    del self._totals[key]
+            self._forget_idle_keys(int(now))
             return {"|".join(key): total for key, total in self._totals.items()}
 
 
