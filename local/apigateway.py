@@ -402,23 +402,6 @@ def _request_validation_error(
     return None
 
 
-def _query_string(query: list[tuple[str, str]]) -> str:
-    """The query string encoded as SigV4's canonical form has it (RFC 3986), as AWS re-encodes it."""
-    return urlencode(query, quote_via=quote, safe="-_.~")
-
-
-def _blocked_response(verdict: Verdict) -> HttpResponse:
-    if verdict.response is not None:
-        status, headers, body = verdict.response
-        return HttpResponse(status, headers, body)
-    # API Gateway's WAF_FILTERED gateway response: a 403, {"message": "Forbidden"}.
-    return HttpResponse.json(403, {"message": "Forbidden"}, [("x-amzn-ErrorType", "ForbiddenException")])
-
-
-def _refusal(refusal: Refusal) -> HttpResponse:
-    return HttpResponse.json(403, refusal.body, [("x-amzn-ErrorType", refusal.error_type)])
-
-
 def _event_body(request: HttpRequest) -> tuple[str | None, bool]:
     if not request.body:
         return None, False
@@ -448,3 +431,20 @@ def _proxy_response(payload: Any) -> HttpResponse:
     body = payload.get("body") or ""
     raw = base64.b64decode(body) if payload.get("isBase64Encoded") else str(body).encode()
     return HttpResponse(int(payload["statusCode"]), headers, raw)
+
+
+def _query_string(query: list[tuple[str, str]]) -> str:
+    """The query string encoded as SigV4's canonical form has it (RFC 3986), as AWS re-encodes it."""
+    return urlencode(query, quote_via=quote, safe="-_.~")
+
+
+def _blocked_response(verdict: Verdict) -> HttpResponse:
+    if verdict.response is not None:
+        status, headers, body = verdict.response
+        return HttpResponse(status, headers, body)
+    # API Gateway's WAF_FILTERED gateway response: a 403, {"message": "Forbidden"}.
+    return HttpResponse.json(403, {"message": "Forbidden"}, [("x-amzn-ErrorType", "ForbiddenException")])
+
+
+def _refusal(refusal: Refusal) -> HttpResponse:
+    return HttpResponse.json(403, refusal.body, [("x-amzn-ErrorType", refusal.error_type)])
