@@ -1,5 +1,6 @@
 # Every target creates .venv and installs what it needs when missing, so each works on a fresh clone.
-#   make dev      the whole shopping cart on http://localhost:$(PORT) (AWS emulated, no account, no Docker)
+#   make dev      the whole shopping cart on http://localhost:$(PORT) (AWS emulated, no account, no Docker);
+#                 CONTEXT="key=value ..." overrides CDK context (make dev CONTEXT="wafRateLimit=100000000")
 #   make test     lint, unit, infrastructure, integration, storefront and browser tests
 #   make synth    cdk.out for AWS (no credentials needed), the storefront built first
 #   make deploy   the storefront built, then every stack to the AWS account of your credentials
@@ -44,8 +45,11 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
 
+# CONTEXT: CDK context overrides, space-separated key=value, e.g. make dev CONTEXT="wafRateLimit=100000000"
+# (every local client is 127.0.0.1, one key for the web ACL's per-IP rate rules: raise it for a load test).
+CONTEXT ?=
 dev: $(VENV)/.installed frontend/dist/index.html
-	$(PY) -m local --port $(PORT)
+	$(PY) -m local --port $(PORT) $(foreach pair,$(CONTEXT),-c $(pair))
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

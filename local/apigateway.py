@@ -1,5 +1,7 @@
 """API Gateway REST API emulation: route matching, the Lambda proxy event, the Cognito authorizer,
 MOCK integrations (CORS preflight) and the proxy response, all read from the template's resources.
+In front of them, as on AWS: the web ACL associated with the stage (local/waf.py) sees every request
+first, then AWS_IAM methods check the request's SigV4 signature and the caller's policies (local/iam.py).
 
 A hand-written converter rather than aws-sam-cli's `samcli.local.apigw`: that module is an internal
 API of a large CLI whose install pins Flask, Werkzeug and boto versions of its own, and it does not
@@ -14,14 +16,25 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import jsonschema
 import jwt
 
 from .cloud import RestApi, Route, UserPool
+from .iam import (
+    MISSING_TOKEN,
+    LocalCredentials,
+    Refusal,
+    SignedRequest,
+    method_arn,
+    not_authorized,
+    verify_signature,
+)
+from .waf import Verdict, WafRequest
 
 _PATH_PARAMETER = re.compile(r"^\{([^}+]+)(\+?)\}$")
 _QUOTED = re.compile(r"'([^']*)'")
@@ -35,6 +48,7 @@ class HttpRequest:
     headers: list[tuple[str, str]]
     body: bytes
     source_ip: str = "127.0.0.1"
+    raw_query: str | None = None  # the query string as sent (what WAF inspects), when known
 
     def header(self, name: str) -> str | None:
         values = [v for k, v in self.headers if k.lower() == name.lower()]
@@ -131,6 +145,7 @@ class ApiGatewayEmulator:
         token_validator: CognitoTokenValidator,
         account: str,
         domain_name: str,
+        base_path: str | None = None,
     ) -> None:
         self.api = api
         self._invoke = invoke
@@ -138,6 +153,8 @@ class ApiGatewayEmulator:
         self._validator = token_validator
         self._account = account
         self._domain_name = domain_name
+        # Where the local gateway serves this API; a SigV4 signature covers the path as sent.
+        self._base_path = base_path if base_path is not None else f"/api/{api.api_id}"
 
     @cached_property
     def _routes(self) -> list[_CompiledRoute]:
@@ -153,19 +170,38 @@ class ApiGatewayEmulator:
         return None
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        verdict = self._web_acl_verdict(request)
+        if verdict is not None and not verdict.allowed:
+            return _blocked_response(verdict)
+        if verdict is not None and verdict.inserted_headers:
+            request = replace(request, headers=[*request.headers, *verdict.inserted_headers])
         matched = self.match(request.method, request.path)
         if matched is None:
             # What API Gateway answers for an unknown resource or method.
-            return HttpResponse.json(403, {"message": "Missing Authentication Token"})
+            return HttpResponse.json(403, {"message": MISSING_TOKEN})
         route, path_parameters = matched
-        claims = None
+        claims, caller = None, None
         if route.authorization_type == "COGNITO_USER_POOLS":
             claims = self._authorize(route, request)
             if claims is None:
                 return HttpResponse.json(401, {"message": "Unauthorized"})
+        elif route.authorization_type == "AWS_IAM":
+            caller = self._authorize_iam(request)
+            if isinstance(caller, HttpResponse):
+                return caller
         invalid = _request_validation_error(route, request, path_parameters)
         if invalid is not None:
             return HttpResponse.json(400, {"message": invalid})
+        return self._integrate(route, request, path_parameters, claims, caller)
+
+    def _integrate(
+        self,
+        route: Route,
+        request: HttpRequest,
+        path_parameters: dict[str, str],
+        claims: dict[str, Any] | None,
+        caller: LocalCredentials | None,
+    ) -> HttpResponse:
         integration_type = route.integration.get("Type")
         if integration_type == "MOCK":
             return self._mock_response(route, request)
@@ -173,11 +209,57 @@ class ApiGatewayEmulator:
             return HttpResponse.json(
                 500, {"message": f"integration {integration_type} is not emulated locally"}
             )
-        event = self.proxy_event(route, request, path_parameters, claims)
+        event = self.proxy_event(route, request, path_parameters, claims, caller)
         payload, error = self._invoke(route.function_arn, event)
         if error is not None:
             return HttpResponse.json(502, {"message": "Internal server error"})
         return _proxy_response(payload)
+
+    # --- web ACL and AWS_IAM ----------------------------------------------------------------------
+
+    def _web_acl_verdict(self, request: HttpRequest) -> Verdict | None:
+        acl = self.api.web_acl
+        if acl is None:
+            return None
+        # What WAF sees on AWS: the execute-api host (API Gateway routes by it, so a request can never
+        # reach the stage with Host: localhost) and the path with the stage, as sent to execute-api.
+        host = f"{self.api.api_id}.execute-api.{self.api.region}.amazonaws.com"
+        headers = [(k, host if k.lower() == "host" else v) for k, v in request.headers]
+        if request.header("Host") is None:
+            headers.append(("Host", host))
+        return acl.evaluate(
+            WafRequest(
+                method=request.method,
+                uri_path=f"/{self.api.stage}{request.path}",
+                query_string=_query_string(request.query) if request.raw_query is None else request.raw_query,
+                headers=headers,
+                body=request.body,
+                source_ip=request.source_ip,
+            )
+        )
+
+    def _authorize_iam(self, request: HttpRequest) -> LocalCredentials | HttpResponse:
+        iam = self.api.iam
+        if iam is None:
+            return _refusal(Refusal({"message": MISSING_TOKEN}, "MissingAuthenticationTokenException"))
+        signed = SignedRequest(
+            method=request.method,
+            host=request.header("Host") or self._domain_name,
+            path=self._base_path + request.path,
+            query=_query_string(request.query),
+            headers=request.headers,
+            body=request.body,
+        )
+        caller = verify_signature(signed, iam, region=self.api.region)
+        if isinstance(caller, Refusal):
+            return _refusal(caller)
+        resource = method_arn(
+            self.api.region, self._account, self.api.api_id, self.api.stage, request.method, request.path
+        )
+        decision = iam.decide(caller.role_arn, "execute-api:Invoke", resource)
+        if decision != "allow":
+            return _refusal(not_authorized(caller.principal_arn, resource, decision))
+        return caller
 
     # --- authorizer ---------------------------------------------------------------------------
 
@@ -203,6 +285,7 @@ class ApiGatewayEmulator:
         request: HttpRequest,
         path_parameters: dict[str, str],
         claims: dict[str, Any] | None,
+        caller: LocalCredentials | None = None,
     ) -> dict[str, Any]:
         headers: dict[str, str] = {}
         multi_headers: dict[str, list[str]] = {}
@@ -223,17 +306,7 @@ class ApiGatewayEmulator:
             "domainPrefix": self.api.api_id,
             "extendedRequestId": uuid.uuid4().hex[:16],
             "httpMethod": request.method,
-            "identity": {
-                "sourceIp": request.source_ip,
-                "userAgent": request.header("User-Agent"),
-                "accessKey": None,
-                "accountId": None,
-                "caller": None,
-                "user": None,
-                "userArn": None,
-                "cognitoIdentityId": None,
-                "cognitoIdentityPoolId": None,
-            },
+            "identity": self._identity(request, caller),
             "path": f"/{self.api.stage}{request.path}",
             "protocol": "HTTP/1.1",
             "requestId": str(uuid.uuid4()),
@@ -260,6 +333,30 @@ class ApiGatewayEmulator:
             "body": body,
             "isBase64Encoded": is_base64,
         }
+
+    def _identity(self, request: HttpRequest, caller: LocalCredentials | None) -> dict[str, Any]:
+        identity: dict[str, Any] = {
+            "sourceIp": request.source_ip,
+            "userAgent": request.header("User-Agent"),
+            "accessKey": None,
+            "accountId": None,
+            "caller": None,
+            "user": None,
+            "userArn": None,
+            "cognitoIdentityId": None,
+            "cognitoIdentityPoolId": None,
+        }
+        if caller is not None:
+            # An AWS_IAM caller, as API Gateway describes an assumed role's session.
+            session = caller.principal_arn.split(":", 5)[-1].removeprefix("assumed-role/")
+            identity.update(
+                accessKey=caller.access_key_id,
+                accountId=self._account,
+                caller=session,
+                user=session,
+                userArn=caller.principal_arn,
+            )
+        return identity
 
     def _mock_response(self, route: Route, request: HttpRequest) -> HttpResponse:
         responses = route.integration.get("IntegrationResponses") or [{"StatusCode": "200"}]
@@ -334,3 +431,20 @@ def _proxy_response(payload: Any) -> HttpResponse:
     body = payload.get("body") or ""
     raw = base64.b64decode(body) if payload.get("isBase64Encoded") else str(body).encode()
     return HttpResponse(int(payload["statusCode"]), headers, raw)
+
+
+def _query_string(query: list[tuple[str, str]]) -> str:
+    """The query string encoded as SigV4's canonical form has it (RFC 3986), as AWS re-encodes it."""
+    return urlencode(query, quote_via=quote, safe="-_.~")
+
+
+def _blocked_response(verdict: Verdict) -> HttpResponse:
+    if verdict.response is not None:
+        status, headers, body = verdict.response
+        return HttpResponse(status, headers, body)
+    # API Gateway's WAF_FILTERED gateway response: a 403, {"message": "Forbidden"}.
+    return HttpResponse.json(403, {"message": "Forbidden"}, [("x-amzn-ErrorType", "ForbiddenException")])
+
+
+def _refusal(refusal: Refusal) -> HttpResponse:
+    return HttpResponse.json(403, refusal.body, [("x-amzn-ErrorType", refusal.error_type)])

@@ -2,6 +2,9 @@
 pools in moto's server, Lambda functions as local execution environments, and API Gateway REST APIs
 and event source mappings as plain descriptions that the gateway and the pollers serve.
 
+Web ACLs associated with an API stage are compiled for the local WAF (local/waf.py); IAM roles and
+policies, and credentials of each function's own, feed API Gateway's AWS_IAM check (local/iam.py).
+
 Nothing here knows about the shopping cart: it reads CloudFormation resource types and properties, so
 a route, a function or a setting added to a construct works locally without a change here.
 """
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +21,10 @@ from typing import Any
 import boto3
 
 from .assembly import CloudAssembly, StackArtifact
-from .intrinsics import TemplateEvaluator
+from .iam import IamAuthority, statements_of
+from .intrinsics import IntrinsicError, TemplateEvaluator
 from .lambda_runtime import FunctionSpec
+from .waf import WebAcl
 
 PYTHON_RUNTIME = re.compile(r"^python3\.\d+$")
 LAMBDA_INTEGRATION_URI = re.compile(r":lambda:path/[^/]+/functions/(?P<arn>.+)/invocations$")
@@ -29,6 +35,7 @@ COGNITO_JWKS_URL = re.compile(
     r"https://cognito-idp\.[a-z0-9-]+\.amazonaws\.com/(?P<pool>[^/]+)/\.well-known/jwks\.json"
 )
 LOCAL_AUTH_FLOW = "ALLOW_USER_PASSWORD_AUTH"
+API_STAGE_ARN = re.compile(r"^arn:[^:]+:apigateway:[^:]*::/restapis/(?P<api>[^/]+)/stages/(?P<stage>[^/]+)$")
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,9 @@ class RestApi:
     name: str
     stage: str = "prod"
     routes: list[Route] = field(default_factory=list)
+    region: str = "us-east-1"
+    web_acl: WebAcl | None = None  # the web ACL associated with the stage
+    iam: IamAuthority | None = None  # for methods with AuthorizationType AWS_IAM
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,11 @@ class LocalCloud:
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # stack -> output name -> value
     # The response headers policy of a CloudFront distribution's default behaviour (the storefront).
     storefront_headers: list[tuple[str, str]] = field(default_factory=list)
+    web_acls: dict[str, WebAcl] = field(default_factory=dict)  # arn -> web ACL
+    # IP sets, regex pattern sets and rule groups that web ACL statements reference: arn -> properties.
+    waf_references: dict[str, dict[str, Any]] = field(default_factory=dict)
+    iam: IamAuthority = field(default_factory=lambda: IamAuthority("123456789012"))
+    notes: list[str] = field(default_factory=list)  # what the assembly declares that is not emulated
 
 
 class Provisioner:
@@ -121,7 +136,7 @@ class Provisioner:
         self._attributes: dict[tuple[str, str], dict[str | None, Any]] = {}
         self._exports: dict[str, Any] = {}
         self._evaluators: dict[str, TemplateEvaluator] = {}
-        self.cloud = LocalCloud()
+        self.cloud = LocalCloud(iam=IamAuthority(account))
 
     # --- public -------------------------------------------------------------------------------
 
@@ -356,13 +371,19 @@ class Provisioner:
         if code_dir is not None and PYTHON_RUNTIME.match(runtime):
             variables = properties.get("Environment", {}).get("Variables", {})
             reserved = properties.get("ReservedConcurrentExecutions")
+            role = properties.get("Role")
+            # Credentials of its own, standing for its execution role (API Gateway's AWS_IAM check).
+            credentials = self.cloud.iam.issue(name, str(role) if role else None)
             self.cloud.functions.append(
                 FunctionSpec(
                     name=name,
                     arn=arn,
                     handler=properties["Handler"],
                     code_dir=Path(code_dir),
-                    environment={k: str(v) for k, v in self.localise(variables).items()},
+                    environment={
+                        **{k: str(v) for k, v in self.localise(variables).items()},
+                        **credentials.environment(),
+                    },
                     timeout_seconds=int(properties.get("Timeout", 3)),
                     memory_mb=int(properties.get("MemorySize", 128)),
                     max_concurrency=min(int(reserved), 4) if reserved else 4,
@@ -390,7 +411,7 @@ class Provisioner:
         api_id = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or logical_id.lower()
         while api_id in self.cloud.apis:
             api_id += "-x"
-        self.cloud.apis[api_id] = RestApi(api_id=api_id, name=name)
+        self.cloud.apis[api_id] = RestApi(api_id=api_id, name=name, region=self.region, iam=self.cloud.iam)
         return {None: api_id, "RootResourceId": f"{api_id}:/"}
 
     def _create_api_resource(self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]) -> dict:
@@ -468,6 +489,103 @@ class Provisioner:
             self.cloud.storefront_headers = self._resource(stack, policy["Ref"])["_headers"]
         return {None: logical_id, "DomainName": "localhost"}
 
+    # --- WAF ---------------------------------------------------------------------------------------
+
+    def _waf_arn(self, stack: StackArtifact, logical_id: str, kind: str, properties: dict) -> tuple[str, str]:
+        name = str(properties.get("Name") or self._physical_name(stack, logical_id, 128))
+        scope = "global" if properties.get("Scope") == "CLOUDFRONT" else "regional"
+        resource_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{stack.name}/{logical_id}"))
+        return f"arn:aws:wafv2:{self.region}:{self.account}:{scope}/{kind}/{name}/{resource_id}", resource_id
+
+    def _waf_attributes(self, arn: str, resource_id: str, properties: dict) -> dict:
+        name = arn.rsplit("/", 2)[-2]
+        scope = properties.get("Scope", "REGIONAL")
+        return {None: f"{name}|{resource_id}|{scope}", "Arn": arn, "Id": resource_id, "Name": name}
+
+    def _create_waf_reference(self, kind: str, stack: StackArtifact, logical_id: str, resource: dict) -> dict:
+        properties = self._properties(stack, resource)
+        arn, resource_id = self._waf_arn(stack, logical_id, kind, properties)
+        self.cloud.waf_references[arn] = properties
+        return self._waf_attributes(arn, resource_id, properties)
+
+    def _create_ip_set(self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]) -> dict:
+        return self._create_waf_reference("ipset", stack, logical_id, resource)
+
+    def _create_regex_pattern_set(
+        self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]
+    ) -> dict:
+        return self._create_waf_reference("regexpatternset", stack, logical_id, resource)
+
+    def _create_rule_group(self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]) -> dict:
+        return self._create_waf_reference("rulegroup", stack, logical_id, resource)
+
+    def _create_web_acl(self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]) -> dict:
+        properties = self._properties(stack, resource)
+        arn, resource_id = self._waf_arn(stack, logical_id, "webacl", properties)
+        self.cloud.web_acls[arn] = WebAcl(
+            properties, arn=arn, resolve_reference=self.cloud.waf_references.get
+        )
+        attributes = self._waf_attributes(arn, resource_id, properties)
+        return {**attributes, "LabelNamespace": f"awswaf:{self.account}:webacl:{attributes['Name']}:"}
+
+    def _create_web_acl_association(
+        self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]
+    ) -> dict:
+        properties = self._properties(stack, resource)
+        target, acl_arn = str(properties["ResourceArn"]), str(properties["WebACLArn"])
+        stage = API_STAGE_ARN.match(target)
+        api = self.cloud.apis.get(stage.group("api")) if stage else None
+        acl = self.cloud.web_acls.get(acl_arn)
+        if api is None or acl is None or stage is None or api.stage != stage.group("stage"):
+            # Only API stages are served locally, and only web ACLs of the assembly can be evaluated.
+            self.cloud.notes.append(f"web ACL association {stack.name}/{logical_id} is not applied locally")
+        else:
+            api.web_acl = acl
+        return {None: logical_id}
+
+    # --- IAM ---------------------------------------------------------------------------------------
+
+    def _iam_properties(self, stack: StackArtifact, logical_id: str, resource: dict) -> dict | None:
+        try:
+            return self._properties(stack, resource)
+        except (IntrinsicError, KeyError) as error:
+            # A policy the local stack cannot resolve grants nothing locally.
+            self.cloud.notes.append(f"IAM {stack.name}/{logical_id} not evaluated: {error}")
+            return None
+
+    def _create_role(self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]) -> dict:
+        properties = self._iam_properties(stack, logical_id, resource) or {}
+        name = str(properties.get("RoleName") or self._physical_name(stack, logical_id))
+        arn = f"arn:aws:iam::{self.account}:role{properties.get('Path', '/')}{name}"
+        inline = [
+            statement
+            for policy in properties.get("Policies") or []
+            for statement in statements_of(policy.get("PolicyDocument"))
+        ]
+        self.cloud.iam.add_role(
+            name, arn, inline, [str(a) for a in properties.get("ManagedPolicyArns") or []]
+        )
+        return {
+            None: name,
+            "Arn": arn,
+            "RoleId": f"AROA{uuid.uuid5(uuid.NAMESPACE_URL, arn).hex[:17].upper()}",
+        }
+
+    def _create_policy(self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]) -> dict:
+        properties = self._iam_properties(stack, logical_id, resource)
+        if properties is not None:
+            roles = [str(r) for r in properties.get("Roles") or []]
+            self.cloud.iam.attach_policy(properties.get("PolicyDocument") or {}, roles)
+        return {None: logical_id, "Id": logical_id}
+
+    def _create_managed_policy(self, stack: StackArtifact, logical_id: str, resource: dict[str, Any]) -> dict:
+        properties = self._iam_properties(stack, logical_id, resource) or {}
+        name = str(properties.get("ManagedPolicyName") or self._physical_name(stack, logical_id, 128))
+        arn = f"arn:aws:iam::{self.account}:policy{properties.get('Path', '/')}{name}"
+        roles = [str(r) for r in properties.get("Roles") or []]
+        self.cloud.iam.add_managed_policy(arn, properties.get("PolicyDocument") or {}, roles)
+        return {None: arn, "PolicyArn": arn}
+
     _CREATORS = {
         "AWS::DynamoDB::Table": _create_table,
         "AWS::DynamoDB::GlobalTable": _create_table,
@@ -486,6 +604,14 @@ class Provisioner:
         "AWS::ApiGateway::Model": _create_model,
         "AWS::CloudFront::ResponseHeadersPolicy": _create_response_headers_policy,
         "AWS::CloudFront::Distribution": _create_distribution,
+        "AWS::WAFv2::WebACL": _create_web_acl,
+        "AWS::WAFv2::WebACLAssociation": _create_web_acl_association,
+        "AWS::WAFv2::IPSet": _create_ip_set,
+        "AWS::WAFv2::RegexPatternSet": _create_regex_pattern_set,
+        "AWS::WAFv2::RuleGroup": _create_rule_group,
+        "AWS::IAM::Role": _create_role,
+        "AWS::IAM::Policy": _create_policy,
+        "AWS::IAM::ManagedPolicy": _create_managed_policy,
     }
 
 

@@ -109,6 +109,7 @@ class _GatewayHandler(BaseHTTPRequestHandler):
             method=self.command,
             path=path,
             query=parse_qsl(query, keep_blank_values=True),
+            raw_query=query,
             headers=headers,
             body=body,
             source_ip=self.client_address[0],

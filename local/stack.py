@@ -280,12 +280,17 @@ class LocalStack:
             },
             "pollers": {p.name: {"idle": p.idle.is_set()} for p in self._pollers},
             "ttlDeleted": self._ttl.deleted if self._ttl else 0,
+            "webAcls": {acl.name: acl.status() for acl in self.cloud.web_acls.values()},
+            "credentials": self.cloud.iam.status(),
+            "notEmulated": self.cloud.notes,
         }
 
     def advance_time(self, seconds: float) -> dict[str, Any]:
-        """Acts as if `seconds` had passed for TTL expiry and for queue visibility timeouts."""
+        """Acts as if `seconds` had passed for TTL expiry, queue visibility timeouts and WAF rate windows."""
         expired = self._ttl.sweep(time.time() + seconds) if self._ttl else 0
         released = sum(p.advance_time(seconds) for p in self._pollers if isinstance(p, SqsPoller))
+        for acl in self.cloud.web_acls.values():
+            acl.advance_time(seconds)  # the rate-based rules' windows
         return {"advancedSeconds": seconds, "expiredItems": expired, "releasedMessages": released}
 
     def wait_until_idle(self, timeout: float = 120.0) -> bool:
