@@ -7,6 +7,7 @@
 #   make integ    deploy the whole shop to the account of your credentials, assert end to end, destroy
 #   make bench    what each operation costs, beside its target (docs/PERFORMANCE.md)
 #   make cost     the monthly cost model (docs/COST.md)
+#   make docs     the construct library's API reference, from its docstrings, in docs/api/
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -21,7 +22,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
 	frontend/index.html frontend/vite.config.js
 
-.PHONY: dev test lint format test-python test-frontend screenshots synth deploy destroy integ openapi bench cost clean
+.PHONY: dev test lint format test-python test-frontend screenshots synth deploy destroy integ openapi docs bench cost clean
 
 $(VENV)/.installed: requirements.txt constraints.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -92,6 +93,14 @@ integ: $(VENV)/.installed node_modules/.installed
 openapi: $(VENV)/.installed
 	$(PY) scripts/generate_openapi.py
 
+# The API reference of `shopping_cart` (what __all__ exports; the Lambda code is not its API), generated
+# from the docstrings by pdoc; docs/api/ is not committed. Importing aws_cdk starts jsii's Node process,
+# which pdoc only allows when told to.
+DOCS_DIR ?= docs/api
+docs: $(VENV)/.installed
+	rm -rf $(DOCS_DIR)
+	PDOC_ALLOW_EXEC=1 $(PY) -m pdoc --output-directory $(DOCS_DIR) shopping_cart '!shopping_cart.runtime'
+
 # What each operation costs (AWS requests, latency, cold start, asset sizes) beside its target;
 # writes bench/results/bench.json. The table is in docs/PERFORMANCE.md.
 bench: $(VENV)/.installed
@@ -101,4 +110,4 @@ cost: $(VENV)/.installed
 	$(PY) scripts/cost_model.py
 
 clean:
-	rm -rf cdk.out .local .pytest_cache .ruff_cache dist build *.egg-info frontend/dist
+	rm -rf cdk.out .local .pytest_cache .ruff_cache dist build *.egg-info frontend/dist docs/api
