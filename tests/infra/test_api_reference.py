@@ -58,5 +58,7 @@ def test_every_exported_name_and_parameter_is_documented(api_reference: tuple[Pa
             for parameter in inspect.signature(exported.__init__).parameters:
                 if parameter not in {"self", "scope", "id", "construct_id"}:
                     # In the rendered signature (the source view, which has them all, does not count).
-                    signature = rf'class="param">\s*<span class="n">{parameter}</span>'
+                    # (*args and **kwargs carry their stars in a span of their own.)
+                    star = r'(?:<span class="o">\*{1,2}</span>)?'
+                    signature = rf'class="param">\s*{star}<span class="n">{parameter}</span>'
                     assert re.search(signature, page), f"{name}({parameter})"
