@@ -25,7 +25,9 @@ def test_the_readme_snippets_run_as_written(tmp_path: Path) -> None:
     snippets = _python_snippets(README)
     assert len(snippets) >= 2
     program = tmp_path / "readme_app.py"
-    program.write_text("\n".join(snippets))
+    # A snippet may end with app.synth() and a later one add to the app: synthesize again at the end, so
+    # that what every snippet adds is in the assembly (and validated) too.
+    program.write_text("\n".join([*snippets, "app.synth(force=True)\n"]))
     assembly = tmp_path / "cdk.out"
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "CDK_CONTEXT_JSON")}
     # As `cdk synth` would run the app: the CLI hands it its output folder and context this way.
