@@ -11,13 +11,10 @@ import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, Protocol, TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 from .apigateway import HttpRequest, HttpResponse
-
-if TYPE_CHECKING:
-    from .stack import LocalStack
 
 COGNITO_PATH = "/_aws/cognito-idp"
 _FORWARDED_COGNITO_HEADERS = ("Content-Type", "X-Amz-Target", "X-Amz-User-Agent", "Cache-Control")
@@ -36,14 +33,53 @@ fetch('/config.json').then(r => r.json()).then(c => fetch(c.productApiUrl + '/pr
 </script></body></html>"""
 
 
+class Api(Protocol):
+    """One REST API behind /api/<api id> (the local stack's ApiGatewayEmulator)."""
+
+    def handle(self, request: HttpRequest) -> HttpResponse: ...
+
+
+class Backend(Protocol):
+    """All the gateway asks of what it serves; the local stack implements it. Owned here, so that the
+    gateway depends on nothing of the stack's and can be served from a stand-in in tests."""
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The storefront's /config.json."""
+        ...
+
+    @property
+    def storefront_headers(self) -> list[tuple[str, str]]:
+        """Added to every storefront file, as the distribution's response headers policy does."""
+        ...
+
+    def api(self, api_id: str) -> Api | None: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def advance_time(self, seconds: float) -> dict[str, Any]: ...
+
+    def wait_until_idle(self, timeout: float) -> bool: ...
+
+
 class LocalGateway(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], stack: LocalStack, access_log: TextIO | None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        backend: Backend,
+        *,
+        cognito_endpoint: str,
+        static_dir: Path | None,
+        access_log: TextIO | None,
+    ) -> None:
         super().__init__(address, _GatewayHandler)
-        self.stack = stack
+        self.backend = backend
+        self.cognito_endpoint = cognito_endpoint  # where /_aws/cognito-idp is passed on to
+        self.static_dir = static_dir  # the built storefront, or None for the fallback page
         self.access_log = access_log
 
 
@@ -78,22 +114,22 @@ class _GatewayHandler(BaseHTTPRequestHandler):
             self.server.access_log.flush()
 
     def _route(self, path: str, query: str, body: bytes) -> HttpResponse:
-        stack = self.server.stack
+        backend = self.server.backend
         if path == "/config.json" and self.command in {"GET", "HEAD"}:
-            return HttpResponse.json(200, stack.config, [("Cache-Control", "no-store")])
+            return HttpResponse.json(200, backend.config, [("Cache-Control", "no-store")])
         if path.startswith("/_local/"):
             return self._control(path.removeprefix("/_local/"), body)
         if path == COGNITO_PATH or path == COGNITO_PATH + "/":
             return self._cognito(body)
         if path.startswith("/api/"):
             api_id, _, rest = path.removeprefix("/api/").partition("/")
-            emulator = stack.api_emulators.get(api_id)
-            if emulator is None:
+            api = backend.api(api_id)
+            if api is None:
                 return HttpResponse.json(404, {"message": f"no API {api_id}"})
-            return emulator.handle(self._api_request("/" + rest.lstrip("/"), query, body))
+            return api.handle(self._api_request("/" + rest.lstrip("/"), query, body))
         response = self._static(path)
         # As CloudFront's response headers policy does for the storefront's files.
-        response.headers.extend(stack.cloud.storefront_headers)
+        response.headers.extend(backend.storefront_headers)
         return response
 
     def _api_request(self, path: str, query: str, body: bytes) -> HttpRequest:
@@ -116,21 +152,21 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         )
 
     def _control(self, action: str, body: bytes) -> HttpResponse:
-        stack = self.server.stack
+        backend = self.server.backend
         try:
             document = json.loads(body or b"{}")
         except ValueError:
             return HttpResponse.json(400, {"message": "body must be JSON"})
         if action == "status" and self.command == "GET":
-            return HttpResponse.json(200, stack.status())
+            return HttpResponse.json(200, backend.status())
         if action == "advance-time" and self.command == "POST":
             seconds = document.get("seconds")
             if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
                 return HttpResponse.json(400, {"message": "seconds must be a non-negative number"})
-            return HttpResponse.json(200, stack.advance_time(float(seconds)))
+            return HttpResponse.json(200, backend.advance_time(float(seconds)))
         if action == "drain" and self.command == "POST":
             timeout = document.get("timeout", 120)
-            drained = stack.wait_until_idle(float(timeout))
+            drained = backend.wait_until_idle(float(timeout))
             return HttpResponse.json(200 if drained else 504, {"drained": drained})
         return HttpResponse.json(404, {"message": f"no control action {action}"})
 
@@ -143,7 +179,7 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         if headers.get("X-Amz-Target", "").endswith(".RevokeToken"):
             return HttpResponse(200, [("Content-Type", "application/x-amz-json-1.1")], b"{}")
         request = urllib.request.Request(  # noqa: S310 (a fixed http URL: the local moto server)
-            self.server.stack.aws_endpoint + "/", data=body, headers=headers, method="POST"
+            self.server.cognito_endpoint + "/", data=body, headers=headers, method="POST"
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
@@ -154,7 +190,7 @@ class _GatewayHandler(BaseHTTPRequestHandler):
     def _static(self, path: str) -> HttpResponse:
         if self.command not in {"GET", "HEAD"}:
             return HttpResponse.json(405, {"message": "method not allowed"})
-        root = self.server.stack.static_dir
+        root = self.server.static_dir
         if root is None or not (root / "index.html").is_file():
             if path in {"/", "/index.html"}:
                 return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], FALLBACK_PAGE)

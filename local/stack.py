@@ -79,7 +79,13 @@ class LocalStack:
             aws_access_key_id="local", aws_secret_access_key="local", region_name=self.region
         )
         # Bind first: with port 0 the real port is only known now, and functions need the URL.
-        self._gateway = LocalGateway((self.host, self.port), self, self.log if self._access_log else None)
+        self._gateway = LocalGateway(
+            (self.host, self.port),
+            self,
+            cognito_endpoint=self.aws_endpoint,
+            static_dir=self.static_dir,
+            access_log=self.log if self._access_log else None,
+        )
         self.port = self._gateway.server_address[1]
 
         provisioner = Provisioner(
@@ -252,7 +258,7 @@ class LocalStack:
                 )
             self.users.append((email, is_admin))
 
-    # --- what the gateway serves --------------------------------------------------------------
+    # --- what the gateway serves (its Backend protocol) -------------------------------------
 
     @property
     def config(self) -> dict[str, Any]:
@@ -268,6 +274,13 @@ class LocalStack:
         # USER_PASSWORD_AUTH locally, which moto checks; on AWS it keeps Cognito's default, SRP.
         config["authFlowType"] = "USER_PASSWORD_AUTH"
         return config
+
+    @property
+    def storefront_headers(self) -> list[tuple[str, str]]:
+        return self.cloud.storefront_headers
+
+    def api(self, api_id: str) -> ApiGatewayEmulator | None:
+        return self.api_emulators.get(api_id)
 
     def status(self) -> dict[str, Any]:
         assert self._lambdas is not None

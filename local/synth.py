@@ -65,9 +65,6 @@ def synthesize(
         **os.environ,
         "CDK_OUTDIR": str(outdir),
         "CDK_CONTEXT_JSON": json.dumps(context),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": os.environ.get(
-            "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20"
-        ),
     }
     subprocess.run(app_command or [sys.executable, "app.py"], cwd=app_dir, env=environment, check=True)
     marker.write_text(fingerprint)

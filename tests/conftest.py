@@ -3,9 +3,18 @@ way `make dev` starts it, and stopped with Ctrl-C (SIGINT) at the end."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from tests.support.local_stack import RunningStack, start_local_stack, stop_local_stack
+
+# The pinned Node LTS of package.json first on PATH, as the Makefile puts it, for the jsii process that
+# aws-cdk-lib starts here and for every app, CLI and local stack a test runs, also under a bare pytest.
+NODE_BIN = Path(__file__).resolve().parents[1] / "node_modules" / ".bin"
+if NODE_BIN.is_dir() and not os.environ.get("PATH", "").startswith(str(NODE_BIN)):
+    os.environ["PATH"] = f"{NODE_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -128,7 +127,6 @@ def policy_headers(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The headers of the Frontend stack's response headers policy, as `cdk synth` writes it."""
     if not (DIST / "index.html").is_file():
         pytest.fail(f"{DIST} is not built: run `make test` (it builds the storefront) or `npm run build`")
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from app import build_app
 
     outdir = tmp_path_factory.mktemp("cdk-frontend")

@@ -49,9 +49,6 @@ EMBEDDING_APP = textwrap.dedent(
 
 def _run(command: list[str], cwd: Path) -> str:
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"] = env.get(
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20"
-    )
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, f"{' '.join(command)}\n{result.stdout}\n{result.stderr}"
     return result.stdout
