@@ -67,16 +67,19 @@ def rest_api(
     throttling_burst_limit: int,
     cloud_watch_role: bool,
     web_acl_arn: str | None,
+    parts_prefix: str | None = None,
 ) -> tuple[apigw.RestApi, logs.LogGroup]:
     """A regional REST API with JSON access logs, execution logging of errors, X-Ray and throttling.
 
     CORS: preflight for ``allowed_origins`` with credentials (the Lambda responses carry their own CORS
     headers, from ALLOWED_ORIGINS); with exactly one origin, the gateway's own 4xx/5xx answers (an
     authorizer's 401, a validation 400) carry it too so the browser can read them. Creates
-    ``{construct_id}`` and ``{construct_id}AccessLogs`` in ``scope``.
+    ``{construct_id}`` and ``{parts_prefix}AccessLogs`` (and ``{parts_prefix}WebAcl``) in ``scope``;
+    ``parts_prefix`` defaults to ``construct_id``.
     """
+    prefix = construct_id if parts_prefix is None else parts_prefix
     access_logs = logs.LogGroup(
-        scope, f"{construct_id}AccessLogs", retention=log_retention, removal_policy=removal_policy
+        scope, f"{prefix}AccessLogs", retention=log_retention, removal_policy=removal_policy
     )
     origins = list(allowed_origins)
     if "*" in origins:
@@ -134,7 +137,7 @@ def rest_api(
     if web_acl_arn:
         wafv2.CfnWebACLAssociation(
             scope,
-            f"{construct_id}WebAcl",
+            f"{prefix}WebAcl",
             resource_arn=api.deployment_stage.stage_arn,
             web_acl_arn=web_acl_arn,
         )

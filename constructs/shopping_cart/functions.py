@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -227,6 +228,7 @@ def service_function(
     removal_policy: RemovalPolicy,
     memory_size: int = 256,
     reserved_concurrency: int | None = None,
+    parts_prefix: str | None = None,
     dead_letter_reason: str = (
         "Invoked synchronously by API Gateway: an error goes back to the caller as an answer; a "
         "function dead-letter queue only ever receives failed asynchronous invocations."
@@ -238,8 +240,9 @@ def service_function(
 ) -> lambda_.Function:
     """A function with this library's defaults, its own role and its own log group.
 
-    Creates ``{construct_id}Role``, ``{construct_id}LogGroup`` and the function ``{construct_id}`` in
-    ``scope``. The role starts empty (no AWSLambdaBasicExecutionRole): it may write to its own log group,
+    Creates ``{parts_prefix}Role``, ``{parts_prefix}LogGroup`` and the function ``{construct_id}`` in
+    ``scope`` (``parts_prefix`` defaults to ``construct_id``; a ``Default`` function, one whose logical id
+    is its scope's, names them ``Role`` and ``LogGroup``). The role starts empty (no AWSLambdaBasicExecutionRole): it may write to its own log group,
     and X-Ray adds its own statement; everything else is granted by the caller.
 
     ``reserved_concurrency``: the function's ReservedConcurrentExecutions; ``None`` or 0 reserves
@@ -247,14 +250,16 @@ def service_function(
     """
     if reserved_concurrency is not None and reserved_concurrency < 0:
         raise ValueError(f"{construct_id}: reserved_concurrency must be 0 (none) or more")
+    if parts_prefix is None:
+        parts_prefix = "" if construct_id == "Default" else construct_id
     role = iam.Role(
         scope,
-        f"{construct_id}Role",
+        f"{parts_prefix}Role",
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         description=f"Execution role of {description}",
     )
     log_group = logs.LogGroup(
-        scope, f"{construct_id}LogGroup", retention=log_retention, removal_policy=removal_policy
+        scope, f"{parts_prefix}LogGroup", retention=log_retention, removal_policy=removal_policy
     )
     log_group.grant_write(role)
     function = lambda_.Function(
@@ -291,6 +296,71 @@ def service_function(
         )
     )
     return function
+
+
+@dataclass(frozen=True)
+class FunctionOptions:
+    """What every function of the cart shares: observability, lifecycle and the Powertools layer.
+
+    ``service_name`` and ``metrics_namespace`` name the Powertools logs and metrics; ``log_level`` is
+    Powertools' level. ``log_retention`` and ``removal_policy`` apply to each function's log group.
+    ``powertools_layer``: the layer to use (default: the public one, ``powertools_layer_arn`` or
+    resolved from Powertools' SSM parameter, created once per scope as ``PowertoolsLayer``).
+    """
+
+    service_name: str = "shopping-cart"
+    metrics_namespace: str = "ShoppingCart"
+    log_level: str = "INFO"
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    powertools_layer: lambda_.ILayerVersion | None = None
+    powertools_layer_arn: str | None = None
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """The Powertools variables of every function."""
+        return {
+            "POWERTOOLS_SERVICE_NAME": self.service_name,
+            "POWERTOOLS_METRICS_NAMESPACE": self.metrics_namespace,
+            "POWERTOOLS_LOG_LEVEL": self.log_level,
+        }
+
+    def layer(self, scope: Construct) -> lambda_.ILayerVersion:
+        """``powertools_layer``, else the scope's ``PowertoolsLayer`` (created on first use)."""
+        if self.powertools_layer is not None:
+            return self.powertools_layer
+        existing = scope.node.try_find_child("PowertoolsLayer")
+        if existing is not None:
+            return existing  # type: ignore[return-value]
+        return powertools_layer(scope, arn=self.powertools_layer_arn)
+
+
+def cart_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    handler: str,
+    description: str,
+    timeout: Duration,
+    environment: Mapping[str, str],
+    options: FunctionOptions,
+    extra_layers: Sequence[lambda_.ILayerVersion] = (),
+    **kwargs: Any,
+) -> lambda_.Function:
+    """A :func:`service_function` with the cart's code (:func:`cart_code`) and ``options``."""
+    return service_function(
+        scope,
+        construct_id,
+        handler=handler,
+        code=cart_code(),
+        description=description,
+        timeout=timeout,
+        environment={**environment, **options.environment},
+        layers=[options.layer(scope), *extra_layers],
+        log_retention=options.log_retention,
+        removal_policy=options.removal_policy,
+        **kwargs,
+    )
 
 
 def _extract_own_layers_last(function: lambda_.Function, layers: Sequence[lambda_.ILayerVersion]) -> None:

@@ -1,0 +1,223 @@
+"""CartApi: the cart's REST API and the function behind every route."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, Token
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+
+from constructs import Construct
+
+from . import functions
+from .api import acknowledge_open_method, acknowledge_preflight, api_base_url, rest_api
+from .table import grant_table_access
+
+API_TIMEOUT = Duration.seconds(10)
+
+_ANONYMOUS_ROUTE = (
+    "Anonymous carts by design: shoppers add to and read their cart before signing in, keyed by the "
+    "HttpOnly cartId cookie; when an Authorization header is present the handler verifies the Cognito "
+    "ID token itself (JWKS, issuer, audience) and answers 401 if it is invalid."
+)
+
+
+def _seconds(duration: Duration) -> str:
+    return str(int(duration.to_seconds()))
+
+
+class CartApi(Construct):
+    """The cart API: ``/cart`` routes on a regional REST API, all served by one function.
+
+    Anonymous routes (``GET``/``POST /cart``, ``PUT /cart/{product_id}``) are open (the handler
+    verifies an Authorization header when one is sent); ``migrate``, ``checkout`` and the totals need a
+    Cognito ID token (the API's Cognito authorizer).
+
+    Keyword properties:
+        table: the cart table; the function reads it and writes cart lines only.
+        delete_queue: where the function sends the keys of migrated anonymous lines.
+        user_pool, user_pool_client: whose ID tokens are accepted (issuer and audience).
+        product_service_url, product_service_invoke_arn: the product service (see
+            :class:`shopping_cart.ShoppingCart`).
+        allowed_origins: browser origins allowed by CORS, with credentials.
+        anonymous_cart_ttl, user_cart_ttl, admin_group, max_quantity, product_cache_ttl,
+        product_service_timeout: the cart's rules, handed to the function.
+        stage_name, throttling_rate_limit, throttling_burst_limit, cloud_watch_role, web_acl_arn: the
+            REST API's (see :func:`shopping_cart.api.rest_api`).
+        reserved_concurrency: the function's (0 or None: none).
+        dependencies_layer: the layer with PyJWT (default: built here, ``DependenciesLayer``).
+        options: what every function of the cart shares (:class:`shopping_cart.functions.FunctionOptions`).
+
+    Attributes: ``api`` (the RestApi), ``url`` (the stage URL, no trailing slash), ``function``,
+    ``authorizer``, ``access_log_group``, ``dependencies_layer``.
+
+    The RestApi is this construct's ``Default`` child: under the id ``Api`` (as
+    :class:`shopping_cart.ShoppingCart` creates it) the API keeps the logical id, and so the URL, of
+    earlier releases.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        table: dynamodb.ITable,
+        delete_queue: sqs.IQueue,
+        user_pool: cognito.IUserPool,
+        user_pool_client: cognito.IUserPoolClient,
+        product_service_url: str,
+        allowed_origins: Sequence[str],
+        product_service_invoke_arn: str | None = None,
+        anonymous_cart_ttl: Duration = Duration.days(1),
+        user_cart_ttl: Duration = Duration.days(7),
+        admin_group: str = "admin",
+        max_quantity: int = 1000,
+        product_cache_ttl: Duration = Duration.minutes(5),
+        product_service_timeout: Duration = Duration.seconds(3),
+        stage_name: str = "prod",
+        throttling_rate_limit: float = 100,
+        throttling_burst_limit: int = 200,
+        cloud_watch_role: bool = True,
+        web_acl_arn: str | None = None,
+        reserved_concurrency: int | None = None,
+        dependencies_layer: lambda_.ILayerVersion | None = None,
+        options: functions.FunctionOptions | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        options = options or functions.FunctionOptions()
+        if not Token.is_unresolved(product_service_url):
+            product_service_url = product_service_url.rstrip("/")
+        self.dependencies_layer = dependencies_layer or functions.dependencies_layer(self)
+        token_issuer = user_pool.user_pool_provider_url
+        self.function = functions.cart_function(
+            self,
+            "Function",
+            handler=functions.CART_API_HANDLER,
+            description="Shopping cart API",
+            timeout=API_TIMEOUT,
+            memory_size=512,
+            environment={
+                "TABLE_NAME": table.table_name,
+                "DELETE_QUEUE_URL": delete_queue.queue_url,
+                "PRODUCT_SERVICE_URL": product_service_url,
+                "USER_POOL_CLIENT_ID": user_pool_client.user_pool_client_id,
+                "TOKEN_ISSUER": token_issuer,
+                "JWKS_URL": f"{token_issuer}/.well-known/jwks.json",
+                "ADMIN_GROUP": admin_group,
+                "ANONYMOUS_CART_TTL_SECONDS": _seconds(anonymous_cart_ttl),
+                "USER_CART_TTL_SECONDS": _seconds(user_cart_ttl),
+                "MAX_QUANTITY": str(max_quantity),
+                "ALLOWED_ORIGINS": ",".join(allowed_origins),
+                "PRODUCT_CACHE_SECONDS": _seconds(product_cache_ttl),
+                "PRODUCT_SERVICE_TIMEOUT_SECONDS": _seconds(product_service_timeout),
+                "PRODUCT_SERVICE_AUTH": "iam" if product_service_invoke_arn else "none",
+            },
+            options=options,
+            extra_layers=[self.dependencies_layer],
+            reserved_concurrency=reserved_concurrency,
+        )
+        grant_table_access(table, self.function, "api")
+        delete_queue.grant_send_messages(self.function)
+        if product_service_invoke_arn:
+            self._allow_product_service(product_service_invoke_arn)
+        self.api, self.access_log_group = rest_api(
+            self,
+            "Default",
+            parts_prefix="",
+            name=options.service_name,
+            description="Shopping cart service",
+            allowed_origins=allowed_origins,
+            allow_methods=["GET", "POST", "PUT", "OPTIONS"],
+            stage_name=stage_name,
+            log_retention=options.log_retention,
+            removal_policy=options.removal_policy,
+            throttling_rate_limit=throttling_rate_limit,
+            throttling_burst_limit=throttling_burst_limit,
+            cloud_watch_role=cloud_watch_role,
+            web_acl_arn=web_acl_arn,
+        )
+        self.authorizer = apigw.CognitoUserPoolsAuthorizer(
+            self, "Authorizer", cognito_user_pools=[user_pool], authorizer_name="CognitoUserPool"
+        )
+        self._add_routes()
+        self.url = api_base_url(self.api)
+
+    def _allow_product_service(self, invoke_arn: str) -> None:
+        """SigV4-signed product lookups: ``execute-api:Invoke`` on that one method."""
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["execute-api:Invoke"], resources=[invoke_arn])
+        )
+        role = self.function.role
+        assert role is not None
+        functions.acknowledge_wildcard_resource(
+            role.node.find_child("DefaultPolicy").node.default_child,
+            invoke_arn,
+            "execute-api:Invoke on the product service's one AWS_IAM method; the trailing '*' is its "
+            "{product_id} path parameter, which an execute-api ARN can only match with a wildcard.",
+        )
+
+    def _add_routes(self) -> None:
+        validator = self.api.add_request_validator(
+            "RequestValidator", validate_request_body=True, validate_request_parameters=True
+        )
+        add_model = self._json_model(
+            "AddToCartModel",
+            # No "quantity": clients of the original sample may leave it out to add one.
+            required=["productId"],
+            properties={
+                "productId": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=1),
+                "quantity": apigw.JsonSchema(type=apigw.JsonSchemaType.INTEGER),
+            },
+        )
+        set_model = self._json_model(
+            "SetQuantityModel",
+            required=["quantity"],
+            properties={"quantity": apigw.JsonSchema(type=apigw.JsonSchemaType.INTEGER)},
+        )
+        integration = apigw.LambdaIntegration(self.function, allow_test_invoke=False)
+        path_id = {"method.request.path.product_id": True}
+        signed_in = {"authorizer": self.authorizer, "authorization_type": apigw.AuthorizationType.COGNITO}
+        body = {"request_validator": validator}
+
+        cart = self.api.root.add_resource("cart")
+        item = cart.add_resource("{product_id}")
+        anonymous_methods = [
+            cart.add_method("GET", integration),
+            cart.add_method("POST", integration, **body, request_models={"application/json": add_model}),
+            item.add_method(
+                "PUT",
+                integration,
+                **body,
+                request_parameters=path_id,
+                request_models={"application/json": set_model},
+            ),
+        ]
+        cart.add_resource("migrate").add_method("POST", integration, **signed_in)
+        cart.add_resource("checkout").add_method("POST", integration, **signed_in)
+        cart.add_resource("totals").add_method("GET", integration, **signed_in)
+        item.add_resource("total").add_method(
+            "GET", integration, **body, request_parameters=path_id, **signed_in
+        )
+        for method in anonymous_methods:
+            acknowledge_open_method(method, _ANONYMOUS_ROUTE)
+        acknowledge_preflight(self.api)
+
+    def _json_model(
+        self, construct_id: str, *, required: list[str], properties: dict[str, apigw.JsonSchema]
+    ) -> apigw.Model:
+        """A request body shape check; the handler still applies every rule (ranges, bounds)."""
+        return self.api.add_model(
+            construct_id,
+            content_type="application/json",
+            schema=apigw.JsonSchema(
+                schema=apigw.JsonSchemaVersion.DRAFT4,
+                type=apigw.JsonSchemaType.OBJECT,
+                required=required,
+                properties=properties,
+            ),
+        )
