@@ -10,7 +10,7 @@ The Lambda code ships inside this package as ``shopping_cart.runtime`` (the repo
 
 from .auth import Auth
 from .cart import ShoppingCart, ShoppingCartProps
-from .cart_api import CartApi
+from .cart_api import CartApi, CartRules
 from .cart_monitoring import CartMonitoring
 from .cleanup import MigratedLineCleanup
 from .frontend import Frontend, content_security_policy
@@ -28,6 +28,7 @@ __all__ = [
     "Auth",
     "CartApi",
     "CartMonitoring",
+    "CartRules",
     "CartTable",
     "Frontend",
     "FunctionOptions",

@@ -57,26 +57,54 @@ class Auth(Construct):
         super().__init__(scope, construct_id)
         if password_min_length < 8:
             raise ValueError("password_min_length must be at least 8")
-        email = None
-        if ses_from_address:
-            email = cognito.UserPoolEmail.with_ses(
-                from_email=ses_from_address,
-                from_name=ses_from_name or None,
-                reply_to=ses_reply_to or None,
-                ses_region=ses_region or None,
-                configuration_set_name=ses_configuration_set or None,
-                ses_verified_domain=ses_verified_domain or None,
-            )
-        else:
-            # Info, not a warning: every warning fails synth here (annotationsInValidationReport). The
-            # app prints a warning of its own (app.py).
-            Annotations.of(self).add_info(
-                "The user pool sends sign-up codes and password resets with Cognito's default email "
-                "sender, which Cognito limits to about 50 emails a day: set sesFromAddress (and sesRegion) "
-                "to send them through Amazon SES.",
-            )
+        email = _email(
+            self,
+            from_address=ses_from_address,
+            from_name=ses_from_name,
+            reply_to=ses_reply_to,
+            region=ses_region,
+            configuration_set=ses_configuration_set,
+            verified_domain=ses_verified_domain,
+        )
+        self.user_pool = self._user_pool(
+            mfa=mfa,
+            password_min_length=password_min_length,
+            email=email,
+            removal_policy=removal_policy,
+            deletion_protection=deletion_protection,
+        )
+        self.user_pool_client = self.user_pool.add_client(
+            "WebClient",
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_srp=True, user_password=enable_password_auth),
+            disable_o_auth=True,
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            id_token_validity=id_token_validity,
+            access_token_validity=access_token_validity,
+            refresh_token_validity=refresh_token_validity,
+        )
+        self.admin_group_name = admin_group
+        self.admin_group = cognito.UserPoolGroup(
+            self,
+            "AdminGroup",
+            user_pool=self.user_pool,
+            group_name=admin_group,
+            description="Shop administrators: may read the product totals across all carts",
+        )
 
-        self.user_pool = cognito.UserPool(
+        _acknowledge_user_pool(self.user_pool)
+
+    def _user_pool(
+        self,
+        *,
+        mfa: cognito.Mfa,
+        password_min_length: int,
+        email: cognito.UserPoolEmail | None,
+        removal_policy: RemovalPolicy,
+        deletion_protection: bool | None,
+    ) -> cognito.UserPool:
+        return cognito.UserPool(
             self,
             "UserPool",
             sign_in_aliases=cognito.SignInAliases(email=True, username=False),
@@ -111,40 +139,53 @@ class Auth(Construct):
                 else deletion_protection
             ),
         )
-        self.user_pool_client = self.user_pool.add_client(
-            "WebClient",
-            generate_secret=False,
-            auth_flows=cognito.AuthFlow(user_srp=True, user_password=enable_password_auth),
-            disable_o_auth=True,
-            prevent_user_existence_errors=True,
-            enable_token_revocation=True,
-            id_token_validity=id_token_validity,
-            access_token_validity=access_token_validity,
-            refresh_token_validity=refresh_token_validity,
-        )
-        self.admin_group_name = admin_group
-        self.admin_group = cognito.UserPoolGroup(
-            self,
-            "AdminGroup",
-            user_pool=self.user_pool,
-            group_name=admin_group,
-            description="Shop administrators: may read the product totals across all carts",
-        )
 
-        Validations.of(self.user_pool).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-COG2",
-                reason="MFA is optional by design: shoppers sign up with an email address alone and may "
-                "turn on TOTP MFA; requiring it would put a second factor in front of every purchase.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-COG3",
-                reason="Threat protection (advanced security) needs the Cognito Plus feature plan; this "
-                "shop keeps the Essentials plan and relies on the password policy and optional MFA.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-COG8",
-                reason="The Plus feature plan is billed per monthly active user; a shop's customer pool "
-                "stays on Essentials (see COG3).",
-            ),
+
+def _email(
+    scope: Construct,
+    *,
+    from_address: str | None,
+    from_name: str | None,
+    reply_to: str | None,
+    region: str | None,
+    configuration_set: str | None,
+    verified_domain: str | None,
+) -> cognito.UserPoolEmail | None:
+    """Cognito's email through SES from ``from_address``; None: Cognito's default sender."""
+    if from_address:
+        return cognito.UserPoolEmail.with_ses(
+            from_email=from_address,
+            from_name=from_name or None,
+            reply_to=reply_to or None,
+            ses_region=region or None,
+            configuration_set_name=configuration_set or None,
+            ses_verified_domain=verified_domain or None,
         )
+    # Info, not a warning: every warning fails synth here (annotationsInValidationReport). The app
+    # prints a warning of its own (app.py).
+    Annotations.of(scope).add_info(
+        "The user pool sends sign-up codes and password resets with Cognito's default email "
+        "sender, which Cognito limits to about 50 emails a day: set sesFromAddress (and sesRegion) "
+        "to send them through Amazon SES.",
+    )
+    return None
+
+
+def _acknowledge_user_pool(user_pool: cognito.IUserPool) -> None:
+    Validations.of(user_pool).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-COG2",
+            reason="MFA is optional by design: shoppers sign up with an email address alone and may "
+            "turn on TOTP MFA; requiring it would put a second factor in front of every purchase.",
+        ),
+        Acknowledgment(
+            id="AwsSolutions-COG3",
+            reason="Threat protection (advanced security) needs the Cognito Plus feature plan; this "
+            "shop keeps the Essentials plan and relies on the password policy and optional MFA.",
+        ),
+        Acknowledgment(
+            id="AwsSolutions-COG8",
+            reason="The Plus feature plan is billed per monthly active user; a shop's customer pool "
+            "stays on Essentials (see COG3).",
+        ),
+    )

@@ -26,7 +26,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from . import functions
-from .cart_api import API_TIMEOUT, CartApi
+from .cart_api import API_TIMEOUT, CartApi, CartRules
 from .cart_monitoring import CartMonitoring
 from .cleanup import DELETE_WORKER_TIMEOUT, VISIBILITY_TIMEOUT_FACTOR, MigratedLineCleanup
 from .queues import terminal_queue
@@ -59,11 +59,9 @@ __all__ = [
 
 
 # Durations are immutable: one instance serves as the default of every field that uses it.
-_THREE_SECONDS = Duration.seconds(3)
 _ONE_MINUTE = Duration.seconds(60)
 _FIVE_MINUTES = Duration.minutes(5)
 _ONE_DAY = Duration.days(1)
-_SEVEN_DAYS = Duration.days(7)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,8 +75,8 @@ class ShoppingCartProps:
     user_pool_client: cognito.IUserPoolClient
     product_service_url: str
     allowed_origins: Sequence[str]
-    anonymous_cart_ttl: Duration = _ONE_DAY
-    user_cart_ttl: Duration = _SEVEN_DAYS
+    anonymous_cart_ttl: Duration = CartRules.anonymous_cart_ttl
+    user_cart_ttl: Duration = CartRules.user_cart_ttl
     totals_batch_size: int = 100
     totals_batching_window: Duration = _ONE_MINUTE
     totals_retry_attempts: int = 10
@@ -86,10 +84,10 @@ class ShoppingCartProps:
     delete_batch_size: int = 10
     delete_max_concurrency: int = 5
     delete_max_receive_count: int = 5
-    admin_group: str = "admin"
-    max_quantity: int = 1000
-    product_cache_ttl: Duration = _FIVE_MINUTES
-    product_service_timeout: Duration = _THREE_SECONDS
+    admin_group: str = CartRules.admin_group
+    max_quantity: int = CartRules.max_quantity
+    product_cache_ttl: Duration = CartRules.product_cache_ttl
+    product_service_timeout: Duration = CartRules.product_service_timeout
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     deletion_protection: bool | None = None
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
@@ -241,12 +239,14 @@ class ShoppingCart(Construct):
             product_service_url=props.product_service_url,
             product_service_invoke_arn=props.product_service_invoke_arn,
             allowed_origins=props.allowed_origins,
-            anonymous_cart_ttl=props.anonymous_cart_ttl,
-            user_cart_ttl=props.user_cart_ttl,
-            admin_group=props.admin_group,
-            max_quantity=props.max_quantity,
-            product_cache_ttl=props.product_cache_ttl,
-            product_service_timeout=props.product_service_timeout,
+            rules=CartRules(
+                anonymous_cart_ttl=props.anonymous_cart_ttl,
+                user_cart_ttl=props.user_cart_ttl,
+                admin_group=props.admin_group,
+                max_quantity=props.max_quantity,
+                product_cache_ttl=props.product_cache_ttl,
+                product_service_timeout=props.product_service_timeout,
+            ),
             stage_name=props.stage_name,
             throttling_rate_limit=props.throttling_rate_limit,
             throttling_burst_limit=props.throttling_burst_limit,

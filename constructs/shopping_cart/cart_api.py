@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aws_cdk import Duration, Token
 from aws_cdk import aws_apigateway as apigw
@@ -31,6 +32,42 @@ def _seconds(duration: Duration) -> str:
     return str(int(duration.to_seconds()))
 
 
+# Durations are immutable: one instance serves as the default of every field that uses it.
+_THREE_SECONDS = Duration.seconds(3)
+_FIVE_MINUTES = Duration.minutes(5)
+_ONE_DAY = Duration.days(1)
+_SEVEN_DAYS = Duration.days(7)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CartRules:
+    """The cart's rules, which the API function reads from its environment.
+
+    ``anonymous_cart_ttl`` / ``user_cart_ttl``: how long lines of an anonymous (and its cookie) or a
+    signed-in cart live; ``admin_group``: the Cognito group that may read the totals; ``max_quantity``:
+    the bound on one line's quantity; ``product_cache_ttl`` / ``product_service_timeout``: the product
+    client's cache and timeout.
+    """
+
+    anonymous_cart_ttl: Duration = _ONE_DAY
+    user_cart_ttl: Duration = _SEVEN_DAYS
+    admin_group: str = "admin"
+    max_quantity: int = 1000
+    product_cache_ttl: Duration = _FIVE_MINUTES
+    product_service_timeout: Duration = _THREE_SECONDS
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return {
+            "ADMIN_GROUP": self.admin_group,
+            "ANONYMOUS_CART_TTL_SECONDS": _seconds(self.anonymous_cart_ttl),
+            "USER_CART_TTL_SECONDS": _seconds(self.user_cart_ttl),
+            "MAX_QUANTITY": str(self.max_quantity),
+            "PRODUCT_CACHE_SECONDS": _seconds(self.product_cache_ttl),
+            "PRODUCT_SERVICE_TIMEOUT_SECONDS": _seconds(self.product_service_timeout),
+        }
+
+
 class CartApi(Construct):
     """The cart API: ``/cart`` routes on a regional REST API, all served by one function.
 
@@ -45,8 +82,7 @@ class CartApi(Construct):
         product_service_url, product_service_invoke_arn: the product service (see
             :class:`shopping_cart.ShoppingCart`).
         allowed_origins: browser origins allowed by CORS, with credentials.
-        anonymous_cart_ttl, user_cart_ttl, admin_group, max_quantity, product_cache_ttl,
-        product_service_timeout: the cart's rules, handed to the function.
+        rules: the cart's rules (:class:`CartRules`), handed to the function.
         stage_name, throttling_rate_limit, throttling_burst_limit, cloud_watch_role, web_acl_arn: the
             REST API's (see :func:`shopping_cart.api.rest_api`).
         reserved_concurrency: the function's (0 or None: none).
@@ -73,12 +109,7 @@ class CartApi(Construct):
         product_service_url: str,
         allowed_origins: Sequence[str],
         product_service_invoke_arn: str | None = None,
-        anonymous_cart_ttl: Duration = Duration.days(1),
-        user_cart_ttl: Duration = Duration.days(7),
-        admin_group: str = "admin",
-        max_quantity: int = 1000,
-        product_cache_ttl: Duration = Duration.minutes(5),
-        product_service_timeout: Duration = Duration.seconds(3),
+        rules: CartRules | None = None,
         stage_name: str = "prod",
         throttling_rate_limit: float = 100,
         throttling_burst_limit: int = 200,
@@ -90,41 +121,19 @@ class CartApi(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         options = options or functions.FunctionOptions()
-        if not Token.is_unresolved(product_service_url):
-            product_service_url = product_service_url.rstrip("/")
         self.dependencies_layer = dependencies_layer or functions.dependencies_layer(self)
-        token_issuer = user_pool.user_pool_provider_url
-        self.function = functions.cart_function(
-            self,
-            "Function",
-            handler=functions.CART_API_HANDLER,
-            description="Shopping cart API",
-            timeout=API_TIMEOUT,
-            memory_size=512,
-            environment={
-                "TABLE_NAME": table.table_name,
-                "DELETE_QUEUE_URL": delete_queue.queue_url,
-                "PRODUCT_SERVICE_URL": product_service_url,
-                "USER_POOL_CLIENT_ID": user_pool_client.user_pool_client_id,
-                "TOKEN_ISSUER": token_issuer,
-                "JWKS_URL": f"{token_issuer}/.well-known/jwks.json",
-                "ADMIN_GROUP": admin_group,
-                "ANONYMOUS_CART_TTL_SECONDS": _seconds(anonymous_cart_ttl),
-                "USER_CART_TTL_SECONDS": _seconds(user_cart_ttl),
-                "MAX_QUANTITY": str(max_quantity),
-                "ALLOWED_ORIGINS": ",".join(allowed_origins),
-                "PRODUCT_CACHE_SECONDS": _seconds(product_cache_ttl),
-                "PRODUCT_SERVICE_TIMEOUT_SECONDS": _seconds(product_service_timeout),
-                "PRODUCT_SERVICE_AUTH": "iam" if product_service_invoke_arn else "none",
-            },
-            options=options,
-            extra_layers=[self.dependencies_layer],
+        self.function = self._function(
+            table=table,
+            delete_queue=delete_queue,
+            user_pool=user_pool,
+            user_pool_client=user_pool_client,
+            product_service_url=product_service_url,
+            product_service_invoke_arn=product_service_invoke_arn,
+            allowed_origins=allowed_origins,
+            rules=rules or CartRules(),
             reserved_concurrency=reserved_concurrency,
+            options=options,
         )
-        grant_table_access(table, self.function, "api")
-        delete_queue.grant_send_messages(self.function)
-        if product_service_invoke_arn:
-            self._allow_product_service(product_service_invoke_arn)
         self.api, self.access_log_group = rest_api(
             self,
             "Default",
@@ -147,19 +156,52 @@ class CartApi(Construct):
         self._add_routes()
         self.url = api_base_url(self.api)
 
-    def _allow_product_service(self, invoke_arn: str) -> None:
-        """SigV4-signed product lookups: ``execute-api:Invoke`` on that one method."""
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["execute-api:Invoke"], resources=[invoke_arn])
+    def _function(
+        self,
+        *,
+        table: dynamodb.ITable,
+        delete_queue: sqs.IQueue,
+        user_pool: cognito.IUserPool,
+        user_pool_client: cognito.IUserPoolClient,
+        product_service_url: str,
+        product_service_invoke_arn: str | None,
+        allowed_origins: Sequence[str],
+        rules: CartRules,
+        reserved_concurrency: int | None,
+        options: functions.FunctionOptions,
+    ) -> lambda_.Function:
+        """The function behind every route, with what it may do: cart lines, the delete queue, and
+        (signed) the product service."""
+        if not Token.is_unresolved(product_service_url):
+            product_service_url = product_service_url.rstrip("/")
+        token_issuer = user_pool.user_pool_provider_url
+        function = functions.cart_function(
+            self,
+            "Function",
+            handler=functions.CART_API_HANDLER,
+            description="Shopping cart API",
+            timeout=API_TIMEOUT,
+            memory_size=512,
+            environment={
+                "TABLE_NAME": table.table_name,
+                "DELETE_QUEUE_URL": delete_queue.queue_url,
+                "PRODUCT_SERVICE_URL": product_service_url,
+                "USER_POOL_CLIENT_ID": user_pool_client.user_pool_client_id,
+                "TOKEN_ISSUER": token_issuer,
+                "JWKS_URL": f"{token_issuer}/.well-known/jwks.json",
+                "ALLOWED_ORIGINS": ",".join(allowed_origins),
+                "PRODUCT_SERVICE_AUTH": "iam" if product_service_invoke_arn else "none",
+                **rules.environment,
+            },
+            options=options,
+            extra_layers=[self.dependencies_layer],
+            reserved_concurrency=reserved_concurrency,
         )
-        role = self.function.role
-        assert role is not None
-        functions.acknowledge_wildcard_resource(
-            role.node.find_child("DefaultPolicy").node.default_child,
-            invoke_arn,
-            "execute-api:Invoke on the product service's one AWS_IAM method; the trailing '*' is its "
-            "{product_id} path parameter, which an execute-api ARN can only match with a wildcard.",
-        )
+        grant_table_access(table, function, "api")
+        delete_queue.grant_send_messages(function)
+        if product_service_invoke_arn:
+            _allow_product_service(function, product_service_invoke_arn)
+        return function
 
     def _add_routes(self) -> None:
         validator = self.api.add_request_validator(
@@ -221,3 +263,16 @@ class CartApi(Construct):
                 properties=properties,
             ),
         )
+
+
+def _allow_product_service(function: lambda_.Function, invoke_arn: str) -> None:
+    """SigV4-signed product lookups: ``execute-api:Invoke`` on that one method."""
+    function.add_to_role_policy(iam.PolicyStatement(actions=["execute-api:Invoke"], resources=[invoke_arn]))
+    role = function.role
+    assert role is not None
+    functions.acknowledge_wildcard_resource(
+        role.node.find_child("DefaultPolicy").node.default_child,
+        invoke_arn,
+        "execute-api:Invoke on the product service's one AWS_IAM method; the trailing '*' is its "
+        "{product_id} path parameter, which an execute-api ARN can only match with a wildcard.",
+    )

@@ -92,12 +92,16 @@ class MigratedLineCleanup(Construct):
             max_concurrency=max_concurrency,
         )
         self.function.add_event_source(self.event_source)
-        for child in self.function.node.children:
-            if isinstance(child, lambda_.EventSourceMapping):
-                Validations.of(child).acknowledge(
-                    Acknowledgment(
-                        id="Serverless-LambdaEventSourceMappingDestination",
-                        reason="Lambda supports no on-failure destination for SQS event source mappings; "
-                        "the delete queue's redrive policy moves failing messages to DeleteDeadLetterQueue.",
-                    )
+        _acknowledge_no_destination(self.function)
+
+
+def _acknowledge_no_destination(function: lambda_.Function) -> None:
+    for child in function.node.children:
+        if isinstance(child, lambda_.EventSourceMapping):
+            Validations.of(child).acknowledge(
+                Acknowledgment(
+                    id="Serverless-LambdaEventSourceMappingDestination",
+                    reason="Lambda supports no on-failure destination for SQS event source mappings; "
+                    "the delete queue's redrive policy moves failing messages to DeleteDeadLetterQueue.",
                 )
+            )

@@ -169,6 +169,17 @@ def _deployment_wildcards(asset_bucket: str, site_bucket: str) -> list[tuple[str
     ]
 
 
+def _built_site(asset_path: str | Path) -> Path:
+    site = Path(asset_path)
+    if not (site / "index.html").is_file():
+        raise ValueError(
+            f"Frontend: {site} has no index.html. Build the storefront first "
+            "(`make synth` or `make deploy` build it; by hand: `cd frontend && npm ci && npm run build`) "
+            "or pass asset_path= the folder of another build."
+        )
+    return site
+
+
 class Frontend(Construct):
     """The storefront and both APIs on one CloudFront distribution.
 
@@ -236,23 +247,49 @@ class Frontend(Construct):
         origin_verify_secret: secretsmanager.ISecret | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        site = Path(asset_path)
-        if not (site / "index.html").is_file():
-            raise ValueError(
-                f"Frontend: {site} has no index.html. Build the storefront first "
-                "(`make synth` or `make deploy` build it; by hand: `cd frontend && npm ci && npm run build`) "
-                "or pass asset_path= the folder of another build."
-            )
+        site = _built_site(asset_path)
         if bool(domain_names) != bool(certificate):
             raise ValueError("Frontend: domain_names and certificate go together")
         stack = Stack.of(self)
         region = region or stack.region
-        destroy = removal_policy == RemovalPolicy.DESTROY
         # False only for a concrete region CloudFront delivers no standard logs to; a token region is
         # decided at deploy time by a condition (see _standard_logs_where_supported).
         standard_logs_possible = stack.region not in NO_STANDARD_LOGS_REGIONS
+        self._add_buckets(removal_policy, access_logs, access_log_retention, standard_logs_possible)
+        identity_provider = f"https://cognito-idp.{region}.{stack.url_suffix}"
+        self._add_security_headers(identity_provider, connect_sources, hsts_max_age)
+        self._add_functions()
+        cloudfront_logs = bool(self.log_bucket) and standard_logs_possible
+        self._add_distribution(
+            additional_behaviors=self._api_behaviors(
+                cart_api_url, product_api_url, cart_paths, product_paths, origin_verify_secret
+            ),
+            cloudfront_logs=cloudfront_logs,
+            price_class=price_class,
+            domain_names=domain_names,
+            certificate=certificate,
+            web_acl_id=web_acl_id,
+            geo_restriction=geo_restriction,
+        )
+        self._add_content(
+            site,
+            region=region,
+            user_pool=user_pool,
+            user_pool_client=user_pool_client,
+            extra_config=extra_config,
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+        )
 
-        # --- Buckets -------------------------------------------------------------------------------
+    def _add_buckets(
+        self,
+        removal_policy: RemovalPolicy,
+        access_logs: bool,
+        access_log_retention: Duration,
+        standard_logs_possible: bool,
+    ) -> None:
+        """The site bucket and, with ``access_logs``, the log bucket."""
+        destroy = removal_policy == RemovalPolicy.DESTROY
         self.log_bucket: s3.Bucket | None = None
         if access_logs:
             self.log_bucket = s3.Bucket(
@@ -299,8 +336,10 @@ class Frontend(Construct):
                 )
             )
 
-        # --- Headers and functions -----------------------------------------------------------------
-        cognito_endpoint = f"https://cognito-idp.{region}.{stack.url_suffix}"
+    def _add_security_headers(
+        self, cognito_endpoint: str, connect_sources: Sequence[str], hsts_max_age: Duration
+    ) -> None:
+        """The response headers policy of every behaviour: CSP, HSTS and the usual security headers."""
         self.content_security_policy = content_security_policy(
             connect_sources=[cognito_endpoint, *connect_sources]
         )
@@ -340,6 +379,9 @@ class Frontend(Construct):
                 ]
             ),
         )
+
+    def _add_functions(self) -> None:
+        """CloudFront Functions: SPA routing (the site) and the viewer's IP (the APIs)."""
         self.spa_function = cloudfront.Function(
             self,
             "SpaRouting",
@@ -355,13 +397,20 @@ class Frontend(Construct):
             runtime=cloudfront.FunctionRuntime.JS_2_0,
         )
 
-        # --- Distribution --------------------------------------------------------------------------
+    def _api_behaviors(
+        self,
+        cart_api_url: str,
+        product_api_url: str,
+        cart_paths: Sequence[str],
+        product_paths: Sequence[str],
+        origin_verify_secret: secretsmanager.ISecret | None,
+    ) -> dict[str, cloudfront.BehaviorOptions]:
+        """The API behaviours by path pattern: to API Gateway untouched, never cached."""
         origin_headers = (
             {ORIGIN_VERIFY_HEADER: origin_verify_secret.secret_value.unsafe_unwrap()}
             if origin_verify_secret
             else None
         )
-        cloudfront_logs = bool(self.log_bucket) and standard_logs_possible
 
         def api_behavior(url: str) -> cloudfront.BehaviorOptions:
             return cloudfront.BehaviorOptions(
@@ -380,12 +429,26 @@ class Frontend(Construct):
             )
 
         cart_behavior, product_behavior = api_behavior(cart_api_url), api_behavior(product_api_url)
-        additional_behaviors = {
+        behaviors = {
             **dict.fromkeys(cart_paths, cart_behavior),
             **dict.fromkeys(product_paths, product_behavior),
         }
-        if len(additional_behaviors) != len(cart_paths) + len(product_paths):
+        if len(behaviors) != len(cart_paths) + len(product_paths):
             raise ValueError("Frontend: cart_paths and product_paths overlap")
+        return behaviors
+
+    def _add_distribution(
+        self,
+        *,
+        additional_behaviors: Mapping[str, cloudfront.BehaviorOptions],
+        cloudfront_logs: bool,
+        price_class: cloudfront.PriceClass,
+        domain_names: Sequence[str],
+        certificate: acm.ICertificate | None,
+        web_acl_id: str | None,
+        geo_restriction: cloudfront.GeoRestriction | None,
+    ) -> None:
+        stack = Stack.of(self)
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
@@ -403,7 +466,7 @@ class Frontend(Construct):
                     )
                 ],
             ),
-            additional_behaviors=additional_behaviors,
+            additional_behaviors=dict(additional_behaviors),
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=price_class,
             domain_names=list(domain_names) or None,
@@ -424,7 +487,18 @@ class Frontend(Construct):
         domain = domain_names[0] if domain_names else self.distribution.distribution_domain_name
         self.url = f"https://{domain}"
 
-        # --- Content -------------------------------------------------------------------------------
+    def _add_content(
+        self,
+        site: Path,
+        *,
+        region: str,
+        user_pool: cognito.IUserPool,
+        user_pool_client: cognito.IUserPoolClient,
+        extra_config: Mapping[str, Any] | None,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        """config.json and the storefront, uploaded at deploy time (hashed assets first)."""
         self.config: dict[str, Any] = {
             "region": region,
             "userPoolId": user_pool.user_pool_id,

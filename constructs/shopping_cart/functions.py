@@ -214,6 +214,17 @@ def dependencies_layer(scope: Construct, construct_id: str = "DependenciesLayer"
     )
 
 
+#: Why a function needs no dead-letter queue (cdk-nag Serverless-LambdaDLQ), unless its caller says.
+SYNCHRONOUS_DEAD_LETTER_REASON = (
+    "Invoked synchronously by API Gateway: an error goes back to the caller as an answer; a "
+    "function dead-letter queue only ever receives failed asynchronous invocations."
+)
+XRAY_WILDCARD_REASON = (
+    "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support "
+    "resource-level permissions, so they need Resource '*'."
+)
+
+
 def service_function(
     scope: Construct,
     construct_id: str,
@@ -229,21 +240,16 @@ def service_function(
     memory_size: int = 256,
     reserved_concurrency: int | None = None,
     parts_prefix: str | None = None,
-    dead_letter_reason: str = (
-        "Invoked synchronously by API Gateway: an error goes back to the caller as an answer; a "
-        "function dead-letter queue only ever receives failed asynchronous invocations."
-    ),
-    wildcard_reason: str = (
-        "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support "
-        "resource-level permissions, so they need Resource '*'."
-    ),
+    dead_letter_reason: str = SYNCHRONOUS_DEAD_LETTER_REASON,
+    wildcard_reason: str = XRAY_WILDCARD_REASON,
 ) -> lambda_.Function:
     """A function with this library's defaults, its own role and its own log group.
 
     Creates ``{parts_prefix}Role``, ``{parts_prefix}LogGroup`` and the function ``{construct_id}`` in
-    ``scope`` (``parts_prefix`` defaults to ``construct_id``; a ``Default`` function, one whose logical id
-    is its scope's, names them ``Role`` and ``LogGroup``). The role starts empty (no AWSLambdaBasicExecutionRole): it may write to its own log group,
-    and X-Ray adds its own statement; everything else is granted by the caller.
+    ``scope`` (``parts_prefix`` defaults to ``construct_id``; a ``Default`` function, whose logical id
+    is its scope's, names them ``Role`` and ``LogGroup``). The role starts empty (no
+    AWSLambdaBasicExecutionRole): it may write to its own log group, and X-Ray adds its own statement;
+    everything else is granted by the caller.
 
     ``reserved_concurrency``: the function's ReservedConcurrentExecutions; ``None`` or 0 reserves
     nothing (Lambda's own 0 would stop the function: it is never written).
@@ -280,6 +286,14 @@ def service_function(
         reserved_concurrent_executions=reserved_concurrency or None,
     )
     _extract_own_layers_last(function, layers)
+    _acknowledge(function, role, dead_letter_reason=dead_letter_reason, wildcard_reason=wildcard_reason)
+    return function
+
+
+def _acknowledge(
+    function: lambda_.Function, role: iam.IRole, *, dead_letter_reason: str, wildcard_reason: str
+) -> None:
+    """What cdk-nag reports on every function of this library, and why it holds."""
     runtime_reason = (
         "Python 3.13 is this project's chosen runtime: the pinned public Powertools layer and the "
         "pip-built dependencies layer are both built for python3.13 on arm64."
@@ -295,7 +309,6 @@ def service_function(
             reason=wildcard_reason,
         )
     )
-    return function
 
 
 @dataclass(frozen=True)
