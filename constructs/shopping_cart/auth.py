@@ -7,6 +7,11 @@ from aws_cdk import aws_cognito as cognito
 
 from constructs import Construct
 
+_EXISTING_POOL_OWNS = (
+    "Auth: with existing_user_pool, the pool's MFA, email and deletion protection are its own: leave "
+    "mfa, deletion_protection and ses_* unset"
+)
+
 
 class Auth(Construct):
     """A Cognito user pool for shoppers: email as the user name, self sign-up with email verification.
@@ -28,9 +33,17 @@ class Auth(Construct):
         ses_region: the region of the verified SES identity (Cognito supports some alternates of the
             pool's region); required when the stack's region is not known at synth time.
         ses_configuration_set: an SES configuration set (event publishing, dedicated IPs).
+        existing_user_pool: a user pool of the app's to use instead (then the pool's own settings
+            apply: ``mfa``, ``password_min_length``, ``removal_policy``, ``deletion_protection`` and
+            ``ses_*`` are the new pool's and must stay unset or default); the web client and the admin
+            group are added to it.
+        existing_user_pool_client: its app client, instead of a new web client (only with
+            ``existing_user_pool``; the client must allow SRP and have no secret: the storefront signs
+            in from the browser).
+        create_admin_group: create the ``admin_group`` group (False: it exists in the pool already).
 
-    Attributes: ``user_pool``, ``user_pool_client``, ``admin_group`` (the group construct) and
-    ``admin_group_name``.
+    Attributes: ``user_pool``, ``user_pool_client``, ``admin_group`` (the group construct, None when
+    not created here) and ``admin_group_name``.
     """
 
     def __init__(
@@ -53,27 +66,59 @@ class Auth(Construct):
         ses_region: str | None = None,
         ses_configuration_set: str | None = None,
         ses_verified_domain: str | None = None,
+        existing_user_pool: cognito.IUserPool | None = None,
+        existing_user_pool_client: cognito.IUserPoolClient | None = None,
+        create_admin_group: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if password_min_length < 8:
             raise ValueError("password_min_length must be at least 8")
-        email = _email(
-            self,
-            from_address=ses_from_address,
-            from_name=ses_from_name,
-            reply_to=ses_reply_to,
-            region=ses_region,
-            configuration_set=ses_configuration_set,
-            verified_domain=ses_verified_domain,
+        if existing_user_pool_client is not None and existing_user_pool is None:
+            raise ValueError("Auth: existing_user_pool_client needs its existing_user_pool")
+        ses = {
+            "from_address": ses_from_address,
+            "from_name": ses_from_name,
+            "reply_to": ses_reply_to,
+            "region": ses_region,
+            "configuration_set": ses_configuration_set,
+            "verified_domain": ses_verified_domain,
+        }
+        if existing_user_pool is not None:
+            if any(ses.values()) or deletion_protection is not None or mfa != cognito.Mfa.OPTIONAL:
+                raise ValueError(_EXISTING_POOL_OWNS)
+            self.user_pool: cognito.IUserPool = existing_user_pool
+        else:
+            self.user_pool = self._user_pool(
+                mfa=mfa,
+                password_min_length=password_min_length,
+                email=_email(self, **ses),
+                removal_policy=removal_policy,
+                deletion_protection=deletion_protection,
+            )
+            _acknowledge_user_pool(self.user_pool)
+        self.user_pool_client = existing_user_pool_client or self._web_client(
+            enable_password_auth, id_token_validity, access_token_validity, refresh_token_validity
         )
-        self.user_pool = self._user_pool(
-            mfa=mfa,
-            password_min_length=password_min_length,
-            email=email,
-            removal_policy=removal_policy,
-            deletion_protection=deletion_protection,
-        )
-        self.user_pool_client = self.user_pool.add_client(
+        self.admin_group_name = admin_group
+        self.admin_group: cognito.UserPoolGroup | None = None
+        if create_admin_group:
+            self.admin_group = cognito.UserPoolGroup(
+                self,
+                "AdminGroup",
+                user_pool=self.user_pool,
+                group_name=admin_group,
+                description="Shop administrators: may read the product totals across all carts",
+            )
+
+    def _web_client(
+        self,
+        enable_password_auth: bool,
+        id_token_validity: Duration,
+        access_token_validity: Duration,
+        refresh_token_validity: Duration,
+    ) -> cognito.UserPoolClient:
+        """The storefront's client: SRP (and optionally password) sign-in, no secret, no OAuth."""
+        return self.user_pool.add_client(
             "WebClient",
             generate_secret=False,
             auth_flows=cognito.AuthFlow(user_srp=True, user_password=enable_password_auth),
@@ -84,16 +129,6 @@ class Auth(Construct):
             access_token_validity=access_token_validity,
             refresh_token_validity=refresh_token_validity,
         )
-        self.admin_group_name = admin_group
-        self.admin_group = cognito.UserPoolGroup(
-            self,
-            "AdminGroup",
-            user_pool=self.user_pool,
-            group_name=admin_group,
-            description="Shop administrators: may read the product totals across all carts",
-        )
-
-        _acknowledge_user_pool(self.user_pool)
 
     def _user_pool(
         self,

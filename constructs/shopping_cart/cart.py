@@ -9,7 +9,7 @@ docs/DESIGN.md for the contract with the runtime (handlers, environment, item la
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
@@ -110,6 +111,12 @@ class ShoppingCartProps:
     delete_worker_reserved_concurrency: int | None = None
     totals_stream_shards: int = 4
     powertools_layer_arn: str | None = None
+    existing_table: dynamodb.ITable | None = None
+    table_props: Mapping[str, Any] | None = None
+    function_props: Mapping[str, Any] | None = None
+    api_function_props: Mapping[str, Any] | None = None
+    aggregator_function_props: Mapping[str, Any] | None = None
+    delete_worker_function_props: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         _validate_concurrency(
@@ -129,6 +136,7 @@ class ShoppingCartProps:
             log_retention=self.log_retention,
             removal_policy=self.removal_policy,
             powertools_layer_arn=self.powertools_layer_arn,
+            function_props=self.function_props,
         )
 
 
@@ -173,6 +181,22 @@ class ShoppingCart(Construct):
     errors and throttles of every function; and a dashboard (``dashboard_name``) of requests, latency,
     errors, carts updated, migrated and checked out, queue depths and the table's capacity.
 
+    Hooks for embedders (AWS Solutions Constructs style):
+        existing_table: an ``ITable`` to use instead of creating one: string ``pk``/``sk``, a
+            NEW_AND_OLD_IMAGES stream, TTL on ``expirationTime`` (checked at synth time where the app
+            defines the table; an imported one needs its ``table_stream_arn``). Not with ``table_props``.
+        table_props: ``dynamodb.Table`` keyword properties over the defaults (not the keys, stream or
+            TTL attribute).
+        function_props: ``aws_lambda.Function`` keyword properties (``memory_size``, ``vpc``,
+            ``reserved_concurrent_executions``, ``environment`` to add variables, ``layers`` to add
+            layers...) over the defaults of all three functions; ``api_function_props``,
+            ``aggregator_function_props`` and ``delete_worker_function_props`` go over those for one.
+            ``handler``, ``code``, ``runtime`` and ``architecture`` cannot change.
+        :meth:`grant_read_totals`, :meth:`grant_read_cart_lines`: read access for the app's own code.
+
+    Parts: ``cart_table`` (:class:`CartTable`), ``cleanup`` (:class:`MigratedLineCleanup`), ``totals``
+    (:class:`TotalsAggregator`), ``cart_api`` (:class:`CartApi`), ``monitoring`` (:class:`CartMonitoring`).
+
     Attributes: ``table``, ``delete_queue``, ``delete_dead_letter_queue``, ``totals_failure_queue``,
     ``api``, ``api_url`` (no trailing slash), ``authorizer``, ``access_log_group``, ``api_function``,
     ``aggregator_function``, ``delete_worker_function``, ``aggregator_event_source``,
@@ -193,7 +217,12 @@ class ShoppingCart(Construct):
         # Construct ids are those of earlier releases' resources (each part's main resource is its
         # Default child), so that an upgrade replaces no table, queue, stream mapping or API.
         self.cart_table = CartTable(
-            self, "Table", removal_policy=props.removal_policy, deletion_protection=props.deletion_protection
+            self,
+            "Table",
+            removal_policy=props.removal_policy,
+            deletion_protection=props.deletion_protection,
+            table_props=props.table_props,
+            existing_table=props.existing_table,
         )
         self.powertools_layer = functions.powertools_layer(self, arn=props.powertools_layer_arn)
         self.dependencies_layer = functions.dependencies_layer(self)
@@ -210,6 +239,7 @@ class ShoppingCart(Construct):
             max_receive_count=props.delete_max_receive_count,
             reserved_concurrency=props.delete_worker_reserved_concurrency,
             options=options,
+            function_props=props.delete_worker_function_props,
         )
         self.totals = TotalsAggregator(
             self,
@@ -224,6 +254,7 @@ class ShoppingCart(Construct):
             max_record_age=props.totals_max_record_age,
             reserved_concurrency=props.aggregator_reserved_concurrency,
             options=options,
+            function_props=props.aggregator_function_props,
         )
         self.cart_api = self._cart_api(props, options)
         self.monitoring: CartMonitoring | None = self._monitoring(props) if props.monitoring else None
@@ -255,6 +286,7 @@ class ShoppingCart(Construct):
             reserved_concurrency=props.api_reserved_concurrency,
             dependencies_layer=self.dependencies_layer,
             options=options,
+            function_props=props.api_function_props,
         )
 
     def _monitoring(self, props: ShoppingCartProps) -> CartMonitoring:
@@ -272,6 +304,16 @@ class ShoppingCart(Construct):
             alarm_topic=props.alarm_topic,
             dashboard_name=props.dashboard_name,
         )
+
+    # --- Grants for the embedding app ----------------------------------------------------------------
+
+    def grant_read_totals(self, grantee: iam.IGrantable) -> None:
+        """Read the per-product totals (``pk = totals``) and nothing else of the table."""
+        self.cart_table.grant_read_totals(grantee)
+
+    def grant_read_cart_lines(self, grantee: iam.IGrantable) -> None:
+        """Read every cart's lines (``cart#``/``user#`` items), not the totals."""
+        self.cart_table.grant_read_cart_lines(grantee)
 
     # --- The parts' resources, by the names of earlier releases -------------------------------------
 

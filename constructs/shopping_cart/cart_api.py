@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Duration, Token
 from aws_cdk import aws_apigateway as apigw
@@ -88,6 +89,8 @@ class CartApi(Construct):
         reserved_concurrency: the function's (0 or None: none).
         dependencies_layer: the layer with PyJWT (default: built here, ``DependenciesLayer``).
         options: what every function of the cart shares (:class:`shopping_cart.functions.FunctionOptions`).
+        function_props: ``aws_lambda.Function`` keyword properties of this function, over the defaults
+            and ``options.function_props`` (see :func:`shopping_cart.functions.service_function`).
 
     Attributes: ``api`` (the RestApi), ``url`` (the stage URL, no trailing slash), ``function``,
     ``authorizer``, ``access_log_group``, ``dependencies_layer``.
@@ -118,6 +121,7 @@ class CartApi(Construct):
         reserved_concurrency: int | None = None,
         dependencies_layer: lambda_.ILayerVersion | None = None,
         options: functions.FunctionOptions | None = None,
+        function_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         options = options or functions.FunctionOptions()
@@ -133,6 +137,7 @@ class CartApi(Construct):
             rules=rules or CartRules(),
             reserved_concurrency=reserved_concurrency,
             options=options,
+            function_props=function_props,
         )
         self.api, self.access_log_group = rest_api(
             self,
@@ -169,6 +174,7 @@ class CartApi(Construct):
         rules: CartRules,
         reserved_concurrency: int | None,
         options: functions.FunctionOptions,
+        function_props: Mapping[str, Any] | None,
     ) -> lambda_.Function:
         """The function behind every route, with what it may do: cart lines, the delete queue, and
         (signed) the product service."""
@@ -194,6 +200,7 @@ class CartApi(Construct):
                 **rules.environment,
             },
             options=options,
+            function_props=function_props,
             extra_layers=[self.dependencies_layer],
             reserved_concurrency=reserved_concurrency,
         )

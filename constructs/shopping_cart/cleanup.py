@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aws_cdk import Acknowledgment, Duration, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
@@ -31,6 +34,8 @@ class MigratedLineCleanup(Construct):
         max_receive_count: receives before a message moves to the dead-letter queue.
         reserved_concurrency: the worker's reserved concurrency (0 or None: none).
         options: what every function of the cart shares (:class:`shopping_cart.functions.FunctionOptions`).
+        function_props: ``aws_lambda.Function`` keyword properties of this worker, over the defaults
+            and ``options.function_props`` (see :func:`shopping_cart.functions.service_function`).
 
     Attributes: ``queue`` (grant the sender ``queue.grant_send_messages``), ``dead_letter_queue``,
     ``function``, ``event_source``.
@@ -52,6 +57,7 @@ class MigratedLineCleanup(Construct):
         max_receive_count: int = 5,
         reserved_concurrency: int | None = None,
         options: functions.FunctionOptions | None = None,
+        function_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         options = options or functions.FunctionOptions()
@@ -79,6 +85,7 @@ class MigratedLineCleanup(Construct):
             timeout=DELETE_WORKER_TIMEOUT,
             environment={"TABLE_NAME": table.table_name},
             options=options,
+            function_props=function_props,
             reserved_concurrency=reserved_concurrency,
             dead_letter_reason="Invoked by the delete queue's SQS event source mapping, never asynchronously: "
             "a message that keeps failing moves to DeleteDeadLetterQueue by the queue's redrive policy.",

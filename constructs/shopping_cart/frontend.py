@@ -49,6 +49,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 
 from constructs import Construct
 
+from .overrides import override_props
 from .web_acl import ORIGIN_VERIFY_HEADER, VIEWER_IP_HEADER
 
 DEFAULT_CART_PATHS = ("/cart", "/cart/*")
@@ -180,6 +181,23 @@ def _built_site(asset_path: str | Path) -> Path:
     return site
 
 
+#: Distribution properties set through Frontend's own props, so that the rest stays consistent (CSP,
+#: the behaviours' functions, the log bucket's ownership).
+_OWN_DISTRIBUTION_PROPS = (
+    "default_behavior",
+    "additional_behaviors",
+    "domain_names",
+    "certificate",
+    "enable_logging",
+    "log_bucket",
+    "log_file_prefix",
+    "minimum_protocol_version",
+    "price_class",
+    "web_acl_id",
+    "geo_restriction",
+)
+
+
 class Frontend(Construct):
     """The storefront and both APIs on one CloudFront distribution.
 
@@ -212,6 +230,9 @@ class Frontend(Construct):
             in the ``X-Origin-Verify`` origin header (a dynamic reference), so the web ACL trusts the
             viewer IP header on these requests only.
         hsts_max_age: the Strict-Transport-Security max-age.
+        distribution_props: more ``cloudfront.Distribution`` keyword properties over the defaults
+            (``enable_ipv6``, ``http_version``, ``comment``...); the behaviours, domain, certificate,
+            web ACL, geo restriction, price class and logging have props of their own above.
 
     Attributes: ``bucket``, ``log_bucket`` (None without access logs), ``distribution``, ``url`` (the
     storefront's https origin, no trailing slash), ``config`` (config.json's content, with tokens),
@@ -245,6 +266,7 @@ class Frontend(Construct):
         access_log_retention: Duration = Duration.days(90),
         hsts_max_age: Duration = Duration.days(730),
         origin_verify_secret: secretsmanager.ISecret | None = None,
+        distribution_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         site = _built_site(asset_path)
@@ -270,6 +292,7 @@ class Frontend(Construct):
             certificate=certificate,
             web_acl_id=web_acl_id,
             geo_restriction=geo_restriction,
+            distribution_props=distribution_props,
         )
         self._add_content(
             site,
@@ -447,14 +470,13 @@ class Frontend(Construct):
         certificate: acm.ICertificate | None,
         web_acl_id: str | None,
         geo_restriction: cloudfront.GeoRestriction | None,
+        distribution_props: Mapping[str, Any] | None,
     ) -> None:
         stack = Stack.of(self)
-        self.distribution = cloudfront.Distribution(
-            self,
-            "Distribution",
-            comment=f"{stack.stack_name}: storefront and shopping cart APIs",
-            default_root_object="index.html",
-            default_behavior=cloudfront.BehaviorOptions(
+        defaults = {
+            "comment": f"{stack.stack_name}: storefront and shopping cart APIs",
+            "default_root_object": "index.html",
+            "default_behavior": cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
@@ -466,20 +488,28 @@ class Frontend(Construct):
                     )
                 ],
             ),
-            additional_behaviors=dict(additional_behaviors),
-            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
-            price_class=price_class,
-            domain_names=list(domain_names) or None,
-            certificate=certificate,
-            minimum_protocol_version=(
+            "additional_behaviors": dict(additional_behaviors),
+            "http_version": cloudfront.HttpVersion.HTTP2_AND_3,
+            "price_class": price_class,
+            "domain_names": list(domain_names) or None,
+            "certificate": certificate,
+            "minimum_protocol_version": (
                 cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate else None
             ),
-            web_acl_id=web_acl_id,
-            geo_restriction=geo_restriction,
-            enable_logging=cloudfront_logs,
-            log_bucket=self.log_bucket if cloudfront_logs else None,
-            log_file_prefix="cloudfront/" if cloudfront_logs else None,
+            "web_acl_id": web_acl_id,
+            "geo_restriction": geo_restriction,
+            "enable_logging": cloudfront_logs,
+            "log_bucket": self.log_bucket if cloudfront_logs else None,
+            "log_file_prefix": "cloudfront/" if cloudfront_logs else None,
+        }
+        props = override_props(
+            defaults,
+            distribution_props,
+            owner="Frontend distribution_props",
+            fixed=_OWN_DISTRIBUTION_PROPS,
+            why="Frontend has a property of its own for it",
         )
+        self.distribution = cloudfront.Distribution(self, "Distribution", **props)
         self.standard_logs_condition: CfnCondition | None = None
         if cloudfront_logs and Token.is_unresolved(stack.region):
             self._standard_logs_where_supported()

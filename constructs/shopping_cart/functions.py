@@ -47,6 +47,8 @@ from aws_cdk import aws_ssm as ssm
 
 from constructs import Construct, IValidation
 
+from .overrides import override_props
+
 #: The Powertools for AWS Lambda (Python) release of the public layer. Keep it equal to the
 #: ``aws-lambda-powertools`` pin in requirements.txt (a test checks it).
 POWERTOOLS_VERSION = "3.37.0"
@@ -225,6 +227,10 @@ XRAY_WILDCARD_REASON = (
 )
 
 
+#: Function properties an embedder cannot override: the runtime and its layers are built for them.
+FIXED_FUNCTION_PROPS = ("handler", "code", "runtime", "architecture")
+
+
 def service_function(
     scope: Construct,
     construct_id: str,
@@ -240,6 +246,7 @@ def service_function(
     memory_size: int = 256,
     reserved_concurrency: int | None = None,
     parts_prefix: str | None = None,
+    props: Sequence[Mapping[str, Any] | None] = (),
     dead_letter_reason: str = SYNCHRONOUS_DEAD_LETTER_REASON,
     wildcard_reason: str = XRAY_WILDCARD_REASON,
 ) -> lambda_.Function:
@@ -249,45 +256,68 @@ def service_function(
     ``scope`` (``parts_prefix`` defaults to ``construct_id``; a ``Default`` function, whose logical id
     is its scope's, names them ``Role`` and ``LogGroup``). The role starts empty (no
     AWSLambdaBasicExecutionRole): it may write to its own log group, and X-Ray adds its own statement;
-    everything else is granted by the caller.
+    everything else is granted by the caller. ``reserved_concurrency``: ``None`` or 0 reserves nothing.
 
-    ``reserved_concurrency``: the function's ReservedConcurrentExecutions; ``None`` or 0 reserves
-    nothing (Lambda's own 0 would stop the function: it is never written).
+    ``props``: dicts of ``aws_lambda.Function`` keyword properties merged over these defaults, in order
+    (``memory_size``, ``vpc``, ``reserved_concurrent_executions``...). :data:`FIXED_FUNCTION_PROPS` cannot
+    be changed; ``environment`` adds variables (not replacing ours); ``layers`` come after ours; a
+    ``role`` or ``log_group`` given there is used instead of the one created here.
     """
     if reserved_concurrency is not None and reserved_concurrency < 0:
         raise ValueError(f"{construct_id}: reserved_concurrency must be 0 (none) or more")
-    if parts_prefix is None:
-        parts_prefix = "" if construct_id == "Default" else construct_id
-    role = iam.Role(
-        scope,
-        f"{parts_prefix}Role",
-        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-        description=f"Execution role of {description}",
+    defaults = {
+        "description": description,
+        "runtime": RUNTIME,
+        "architecture": ARCHITECTURE,
+        "handler": handler,
+        "code": code,
+        "timeout": timeout,
+        "memory_size": memory_size,
+        "environment": dict(environment),
+        "layers": list(layers),
+        "tracing": lambda_.Tracing.ACTIVE,
+        "reserved_concurrent_executions": reserved_concurrency or None,
+    }
+    merged = override_props(
+        defaults,
+        *props,
+        owner=construct_id,
+        fixed=FIXED_FUNCTION_PROPS,
+        merged=["environment"],
+        appended=["layers"],
     )
-    log_group = logs.LogGroup(
-        scope, f"{parts_prefix}LogGroup", retention=log_retention, removal_policy=removal_policy
+    prefix = ("" if construct_id == "Default" else construct_id) if parts_prefix is None else parts_prefix
+    _add_role_and_log_group(scope, prefix, merged, log_retention=log_retention, removal_policy=removal_policy)
+    function = lambda_.Function(scope, construct_id, **merged)
+    _extract_own_layers_last(function, merged["layers"])
+    _acknowledge(
+        function, merged["role"], dead_letter_reason=dead_letter_reason, wildcard_reason=wildcard_reason
     )
-    log_group.grant_write(role)
-    function = lambda_.Function(
-        scope,
-        construct_id,
-        description=description,
-        runtime=RUNTIME,
-        architecture=ARCHITECTURE,
-        handler=handler,
-        code=code,
-        timeout=timeout,
-        memory_size=memory_size,
-        environment=dict(environment),
-        layers=list(layers),
-        tracing=lambda_.Tracing.ACTIVE,
-        role=role,
-        log_group=log_group,
-        reserved_concurrent_executions=reserved_concurrency or None,
-    )
-    _extract_own_layers_last(function, layers)
-    _acknowledge(function, role, dead_letter_reason=dead_letter_reason, wildcard_reason=wildcard_reason)
     return function
+
+
+def _add_role_and_log_group(
+    scope: Construct,
+    prefix: str,
+    props: dict[str, Any],
+    *,
+    log_retention: logs.RetentionDays,
+    removal_policy: RemovalPolicy,
+) -> None:
+    """``props["role"]`` and ``props["log_group"]``, unless given: an empty role, a log group it may
+    write to."""
+    if props.get("role") is None:
+        props["role"] = iam.Role(
+            scope,
+            f"{prefix}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {props['description']}",
+        )
+    if props.get("log_group") is None:
+        props["log_group"] = logs.LogGroup(
+            scope, f"{prefix}LogGroup", retention=log_retention, removal_policy=removal_policy
+        )
+    props["log_group"].grant_write(props["role"])
 
 
 def _acknowledge(
@@ -319,6 +349,8 @@ class FunctionOptions:
     Powertools' level. ``log_retention`` and ``removal_policy`` apply to each function's log group.
     ``powertools_layer``: the layer to use (default: the public one, ``powertools_layer_arn`` or
     resolved from Powertools' SSM parameter, created once per scope as ``PowertoolsLayer``).
+    ``function_props``: ``aws_lambda.Function`` keyword properties for every function, over the
+    defaults (see :func:`service_function`).
     """
 
     service_name: str = "shopping-cart"
@@ -328,6 +360,7 @@ class FunctionOptions:
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     powertools_layer: lambda_.ILayerVersion | None = None
     powertools_layer_arn: str | None = None
+    function_props: Mapping[str, Any] | None = None
 
     @property
     def environment(self) -> dict[str, str]:
@@ -358,9 +391,11 @@ def cart_function(
     environment: Mapping[str, str],
     options: FunctionOptions,
     extra_layers: Sequence[lambda_.ILayerVersion] = (),
+    function_props: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> lambda_.Function:
-    """A :func:`service_function` with the cart's code (:func:`cart_code`) and ``options``."""
+    """A :func:`service_function` with the cart's code (:func:`cart_code`) and ``options``;
+    ``function_props`` (this function's) go over ``options.function_props`` (every function's)."""
     return service_function(
         scope,
         construct_id,
@@ -372,6 +407,7 @@ def cart_function(
         layers=[options.layer(scope), *extra_layers],
         log_retention=options.log_retention,
         removal_policy=options.removal_policy,
+        props=(options.function_props, function_props),
         **kwargs,
     )
 

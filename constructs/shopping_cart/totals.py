@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_lambda as lambda_
@@ -37,6 +40,8 @@ class TotalsAggregator(Construct):
         batch_size, batching_window, retry_attempts, max_record_age: the stream mapping's.
         reserved_concurrency: the function's reserved concurrency (0 or None: none).
         options: what every function of the cart shares (:class:`shopping_cart.functions.FunctionOptions`).
+        function_props: ``aws_lambda.Function`` keyword properties of this function, over the defaults
+            and ``options.function_props`` (see :func:`shopping_cart.functions.service_function`).
 
     Attributes: ``function``, ``failure_queue``, ``event_source``.
 
@@ -59,6 +64,7 @@ class TotalsAggregator(Construct):
         max_record_age: Duration = Duration.days(1),
         reserved_concurrency: int | None = None,
         options: functions.FunctionOptions | None = None,
+        function_props: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         options = options or functions.FunctionOptions()
@@ -73,6 +79,7 @@ class TotalsAggregator(Construct):
             timeout=AGGREGATOR_TIMEOUT,
             environment={"TABLE_NAME": table.table_name},
             options=options,
+            function_props=function_props,
             reserved_concurrency=reserved_concurrency,
             dead_letter_reason="Invoked by the table's stream event source mapping, never asynchronously: a "
             "batch that fails its retries goes to the mapping's on-failure destination, TotalsFailureQueue.",
