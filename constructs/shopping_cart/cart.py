@@ -31,6 +31,7 @@ from .cart_api import API_TIMEOUT, CartApi, CartRules
 from .cart_monitoring import CartMonitoring
 from .cleanup import DELETE_WORKER_TIMEOUT, VISIBILITY_TIMEOUT_FACTOR, MigratedLineCleanup
 from .queues import terminal_queue
+from .runtime.shared import config
 from .table import (
     ANONYMOUS_LINE_KEYS,
     CART_LINE_KEYS,
@@ -60,7 +61,7 @@ __all__ = [
 
 
 # Durations are immutable: one instance serves as the default of every field that uses it.
-_ONE_MINUTE = Duration.seconds(60)
+_BATCHING_WINDOW = Duration.seconds(config.APP["totalsBatchingWindowSeconds"].default)
 _FIVE_MINUTES = Duration.minutes(5)
 _ONE_DAY = Duration.days(1)
 
@@ -78,8 +79,8 @@ class ShoppingCartProps:
     allowed_origins: Sequence[str]
     anonymous_cart_ttl: Duration = CartRules.anonymous_cart_ttl
     user_cart_ttl: Duration = CartRules.user_cart_ttl
-    totals_batch_size: int = 100
-    totals_batching_window: Duration = _ONE_MINUTE
+    totals_batch_size: int = config.APP["totalsBatchSize"].default
+    totals_batching_window: Duration = _BATCHING_WINDOW
     totals_retry_attempts: int = 10
     totals_max_record_age: Duration = _ONE_DAY
     delete_batch_size: int = 10
@@ -92,14 +93,14 @@ class ShoppingCartProps:
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     deletion_protection: bool | None = None
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
-    log_level: str = "INFO"
+    log_level: str = functions.FunctionOptions.log_level
     stage_name: str = "prod"
     throttling_rate_limit: float = 100
     throttling_burst_limit: int = 200
     cloud_watch_role: bool = True
     web_acl_arn: str | None = None
-    service_name: str = "shopping-cart"
-    metrics_namespace: str = "ShoppingCart"
+    service_name: str = functions.FunctionOptions.service_name
+    metrics_namespace: str = functions.FunctionOptions.metrics_namespace
     monitoring: bool = True
     alarm_topic: sns.ITopic | None = None
     iterator_age_alarm_threshold: Duration = _FIVE_MINUTES
@@ -403,20 +404,33 @@ def _validate_concurrency(
 
 
 def _validate(props: ShoppingCartProps) -> None:
-    """Fail at synth time, with a clear message, on values AWS would reject at deploy time."""
+    """Fail at synth time, with a clear message, on values AWS would reject at deploy time; the bounds
+    of the shop's settings are ``shared.config``'s."""
     p = props
+    found = config.problems(
+        [
+            (config.APP["totalsBatchSize"], p.totals_batch_size, "totals_batch_size"),
+            (
+                config.APP["totalsBatchingWindowSeconds"],
+                p.totals_batching_window.to_seconds(),
+                "totals_batching_window",
+            ),
+            (
+                config.ENV["ANONYMOUS_CART_TTL_SECONDS"],
+                p.anonymous_cart_ttl.to_seconds(),
+                "anonymous_cart_ttl",
+            ),
+            (config.ENV["USER_CART_TTL_SECONDS"], p.user_cart_ttl.to_seconds(), "user_cart_ttl"),
+            (config.ENV["MAX_QUANTITY"], p.max_quantity, "max_quantity"),
+        ]
+    )
     checks = [
-        (1 <= p.totals_batch_size <= 10_000, "totals_batch_size must be 1..10000"),
-        (0 <= p.totals_batching_window.to_seconds() <= 300, "totals_batching_window must be 0..300 s"),
         (0 <= p.totals_retry_attempts <= 10_000, "totals_retry_attempts must be 0..10000"),
         (1 <= p.delete_batch_size <= 10, "delete_batch_size must be 1..10 (no batching window)"),
         (2 <= p.delete_max_concurrency <= 1000, "delete_max_concurrency must be 2..1000"),
         (1 <= p.delete_max_receive_count <= 1000, "delete_max_receive_count must be 1..1000"),
-        (p.anonymous_cart_ttl.to_seconds() > 0, "anonymous_cart_ttl must be positive"),
-        (p.user_cart_ttl.to_seconds() > 0, "user_cart_ttl must be positive"),
-        (p.max_quantity >= 1, "max_quantity must be at least 1"),
         ("*" not in p.allowed_origins, "allowed_origins cannot contain '*' (credentials are allowed)"),
     ]
-    errors = [message for ok, message in checks if not ok]
-    if errors:
-        raise ValueError("; ".join(errors))
+    found += [message for ok, message in checks if not ok]
+    if found:
+        raise ValueError("; ".join(found))

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from . import functions
 from .api import acknowledge_open_method, acknowledge_preflight, api_base_url, rest_api
+from .runtime.shared import config
 from .table import grant_table_access
 
 API_TIMEOUT = Duration.seconds(10)
@@ -29,20 +30,17 @@ _ANONYMOUS_ROUTE = (
 )
 
 
-def _seconds(duration: Duration) -> str:
-    return str(int(duration.to_seconds()))
+def _seconds(duration: Duration) -> int:
+    return int(duration.to_seconds())
 
 
-# Durations are immutable: one instance serves as the default of every field that uses it.
-_THREE_SECONDS = Duration.seconds(3)
-_FIVE_MINUTES = Duration.minutes(5)
-_ONE_DAY = Duration.days(1)
-_SEVEN_DAYS = Duration.days(7)
+_ENV = config.ENV
 
 
 @dataclass(frozen=True, kw_only=True)
 class CartRules:
-    """The cart's rules, which the API function reads from its environment.
+    """The cart's rules, which the API function reads from its environment (defaults and bounds:
+    ``shared.config``, the variables named in each field's comment).
 
     ``anonymous_cart_ttl`` / ``user_cart_ttl``: how long lines of an anonymous (and its cookie) or a
     signed-in cart live; ``admin_group``: the Cognito group that may read the totals; ``max_quantity``:
@@ -50,22 +48,24 @@ class CartRules:
     client's cache and timeout.
     """
 
-    anonymous_cart_ttl: Duration = _ONE_DAY
-    user_cart_ttl: Duration = _SEVEN_DAYS
-    admin_group: str = "admin"
-    max_quantity: int = 1000
-    product_cache_ttl: Duration = _FIVE_MINUTES
-    product_service_timeout: Duration = _THREE_SECONDS
+    # Durations are immutable: one instance per default is shared by every CartRules.
+    anonymous_cart_ttl: Duration = Duration.seconds(_ENV["ANONYMOUS_CART_TTL_SECONDS"].default)  # noqa: RUF009
+    user_cart_ttl: Duration = Duration.seconds(_ENV["USER_CART_TTL_SECONDS"].default)  # noqa: RUF009
+    admin_group: str = _ENV["ADMIN_GROUP"].default
+    max_quantity: int = _ENV["MAX_QUANTITY"].default
+    product_cache_ttl: Duration = Duration.seconds(_ENV["PRODUCT_CACHE_SECONDS"].default)  # noqa: RUF009
+    product_service_timeout: Duration = Duration.seconds(_ENV["PRODUCT_SERVICE_TIMEOUT_SECONDS"].default)  # noqa: RUF009
 
     @property
-    def environment(self) -> dict[str, str]:
+    def values(self) -> dict[str, str | int]:
+        """By ``shared.config`` attribute name; durations in whole seconds."""
         return {
-            "ADMIN_GROUP": self.admin_group,
-            "ANONYMOUS_CART_TTL_SECONDS": _seconds(self.anonymous_cart_ttl),
-            "USER_CART_TTL_SECONDS": _seconds(self.user_cart_ttl),
-            "MAX_QUANTITY": str(self.max_quantity),
-            "PRODUCT_CACHE_SECONDS": _seconds(self.product_cache_ttl),
-            "PRODUCT_SERVICE_TIMEOUT_SECONDS": _seconds(self.product_service_timeout),
+            "admin_group": self.admin_group,
+            "anonymous_cart_ttl_seconds": _seconds(self.anonymous_cart_ttl),
+            "user_cart_ttl_seconds": _seconds(self.user_cart_ttl),
+            "max_quantity": self.max_quantity,
+            "product_cache_seconds": _seconds(self.product_cache_ttl),
+            "product_service_timeout_seconds": _seconds(self.product_service_timeout),
         }
 
 
@@ -188,16 +188,16 @@ class CartApi(Construct):
             description="Shopping cart API",
             timeout=API_TIMEOUT,
             memory_size=512,
-            environment={
-                "TABLE_NAME": table.table_name,
-                "DELETE_QUEUE_URL": delete_queue.queue_url,
-                "PRODUCT_SERVICE_URL": product_service_url,
-                "USER_POOL_CLIENT_ID": user_pool_client.user_pool_client_id,
-                "TOKEN_ISSUER": token_issuer,
-                "JWKS_URL": f"{token_issuer}/.well-known/jwks.json",
-                "ALLOWED_ORIGINS": ",".join(allowed_origins),
-                "PRODUCT_SERVICE_AUTH": "iam" if product_service_invoke_arn else "none",
-                **rules.environment,
+            settings={
+                "table_name": table.table_name,
+                "delete_queue_url": delete_queue.queue_url,
+                "product_service_url": product_service_url,
+                "user_pool_client_id": user_pool_client.user_pool_client_id,
+                "token_issuer": token_issuer,
+                "jwks_url": f"{token_issuer}/.well-known/jwks.json",
+                "allowed_origins": tuple(allowed_origins),
+                "product_service_auth": "iam" if product_service_invoke_arn else "none",
+                **rules.values,
             },
             options=options,
             function_props=function_props,

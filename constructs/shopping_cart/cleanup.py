@@ -83,7 +83,7 @@ class MigratedLineCleanup(Construct):
             handler=functions.DELETE_WORKER_HANDLER,
             description="Shopping cart delete worker (migrated anonymous lines)",
             timeout=DELETE_WORKER_TIMEOUT,
-            environment={"TABLE_NAME": table.table_name},
+            settings={"table_name": table.table_name},
             options=options,
             function_props=function_props,
             reserved_concurrency=reserved_concurrency,

@@ -50,6 +50,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from .overrides import override_props
+from .runtime.shared import config
 from .web_acl import ORIGIN_VERIFY_HEADER, VIEWER_IP_HEADER
 
 DEFAULT_CART_PATHS = ("/cart", "/cart/*")
@@ -213,6 +214,8 @@ class Frontend(Construct):
             and ``/product``, ``/product/*``: the API resources, and no SPA route starts with them).
         region: of the user pool (config.json and the CSP's Cognito endpoint); default the stack's.
         extra_config: more keys for config.json.
+        max_quantity: the cart's bound on quantities (ShoppingCart's ``max_quantity``), config.json's
+            ``maxQuantity``: the storefront checks it before asking the API.
         connect_sources: more origins the storefront may call (CSP connect-src).
         domain_names, certificate: a custom domain (the certificate in us-east-1); then the viewer
             policy is TLSv1.2_2021 and config.json uses ``https://{domain_names[0]}``.
@@ -267,6 +270,7 @@ class Frontend(Construct):
         hsts_max_age: Duration = Duration.days(730),
         origin_verify_secret: secretsmanager.ISecret | None = None,
         distribution_props: Mapping[str, Any] | None = None,
+        max_quantity: int = config.ENV["MAX_QUANTITY"].default,
     ) -> None:
         super().__init__(scope, construct_id)
         site = _built_site(asset_path)
@@ -299,7 +303,7 @@ class Frontend(Construct):
             region=region,
             user_pool=user_pool,
             user_pool_client=user_pool_client,
-            extra_config=extra_config,
+            extra_config={"maxQuantity": max_quantity, **(extra_config or {})},
             log_retention=log_retention,
             removal_policy=removal_policy,
         )

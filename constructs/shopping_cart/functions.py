@@ -48,6 +48,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IValidation
 
 from .overrides import override_props
+from .runtime.shared import config
 
 #: The Powertools for AWS Lambda (Python) release of the public layer. Keep it equal to the
 #: ``aws-lambda-powertools`` pin in requirements.txt (a test checks it).
@@ -69,6 +70,14 @@ CART_API_HANDLER = "cart.api.handler"
 AGGREGATOR_HANDLER = "cart.aggregator.handler"
 DELETE_WORKER_HANDLER = "cart.delete_worker.handler"
 PRODUCT_HANDLER = "products.api.handler"
+
+#: The name ``shared.config.FUNCTIONS`` knows each handler's environment by.
+_SCHEMA_FUNCTION = {
+    CART_API_HANDLER: "api",
+    AGGREGATOR_HANDLER: "aggregator",
+    DELETE_WORKER_HANDLER: "delete_worker",
+    PRODUCT_HANDLER: "products",
+}
 
 #: Never shipped in a function asset (git-ignore syntax, anchored at runtime/).
 _COMMON_EXCLUDES = ("__pycache__/", "*.pyc", "tests/", "/requirements.txt", ".pytest_cache/")
@@ -353,9 +362,9 @@ class FunctionOptions:
     defaults (see :func:`service_function`).
     """
 
-    service_name: str = "shopping-cart"
-    metrics_namespace: str = "ShoppingCart"
-    log_level: str = "INFO"
+    service_name: str = config.ENV["POWERTOOLS_SERVICE_NAME"].default
+    metrics_namespace: str = config.ENV["POWERTOOLS_METRICS_NAMESPACE"].default
+    log_level: str = config.ENV["POWERTOOLS_LOG_LEVEL"].default
     log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     powertools_layer: lambda_.ILayerVersion | None = None
@@ -363,12 +372,12 @@ class FunctionOptions:
     function_props: Mapping[str, Any] | None = None
 
     @property
-    def environment(self) -> dict[str, str]:
-        """The Powertools variables of every function."""
+    def values(self) -> dict[str, str]:
+        """The Powertools settings of every function (``shared.config``'s ``POWERTOOLS_*``)."""
         return {
-            "POWERTOOLS_SERVICE_NAME": self.service_name,
-            "POWERTOOLS_METRICS_NAMESPACE": self.metrics_namespace,
-            "POWERTOOLS_LOG_LEVEL": self.log_level,
+            "powertools_service_name": self.service_name,
+            "powertools_metrics_namespace": self.metrics_namespace,
+            "powertools_log_level": self.log_level,
         }
 
     def layer(self, scope: Construct) -> lambda_.ILayerVersion:
@@ -388,14 +397,16 @@ def cart_function(
     handler: str,
     description: str,
     timeout: Duration,
-    environment: Mapping[str, str],
+    settings: Mapping[str, Any],
     options: FunctionOptions,
     extra_layers: Sequence[lambda_.ILayerVersion] = (),
     function_props: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> lambda_.Function:
-    """A :func:`service_function` with the cart's code (:func:`cart_code`) and ``options``;
-    ``function_props`` (this function's) go over ``options.function_props`` (every function's)."""
+    """A :func:`service_function` with the cart's code (:func:`cart_code`) and ``options``. Its
+    environment is written by ``shared.config`` from ``settings`` (by attribute name) and the options,
+    for the function of ``handler``; ``function_props`` (this function's) go over
+    ``options.function_props`` (every function's)."""
     return service_function(
         scope,
         construct_id,
@@ -403,7 +414,7 @@ def cart_function(
         code=cart_code(),
         description=description,
         timeout=timeout,
-        environment={**environment, **options.environment},
+        environment=config.environment(_SCHEMA_FUNCTION[handler], {**settings, **options.values}),
         layers=[options.layer(scope), *extra_layers],
         log_retention=options.log_retention,
         removal_policy=options.removal_policy,

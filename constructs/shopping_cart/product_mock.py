@@ -14,6 +14,7 @@ from constructs import Construct
 from . import functions
 from .api import acknowledge_open_method, acknowledge_preflight, api_base_url, rest_api
 from .monitoring import Monitoring
+from .runtime.shared import config
 
 _PUBLIC_CATALOGUE = (
     "The product catalogue is public: anyone may browse it without signing in, "
@@ -81,10 +82,13 @@ class ProductMock(Construct):
             code=functions.product_code(),
             description="Product mock: the product catalogue",
             timeout=Duration.seconds(10),
-            environment={
-                "ALLOWED_ORIGINS": ",".join(allowed_origins),
-                **functions.FunctionOptions(service_name, metrics_namespace, log_level).environment,
-            },
+            environment=config.environment(
+                "products",
+                {
+                    "allowed_origins": tuple(allowed_origins),
+                    **functions.FunctionOptions(service_name, metrics_namespace, log_level).values,
+                },
+            ),
             layers=[self.powertools_layer],
             log_retention=log_retention,
             removal_policy=removal_policy,

@@ -77,7 +77,7 @@ class TotalsAggregator(Construct):
             handler=functions.AGGREGATOR_HANDLER,
             description="Shopping cart totals aggregator (table stream)",
             timeout=AGGREGATOR_TIMEOUT,
-            environment={"TABLE_NAME": table.table_name},
+            settings={"table_name": table.table_name},
             options=options,
             function_props=function_props,
             reserved_concurrency=reserved_concurrency,
