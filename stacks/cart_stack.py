@@ -15,6 +15,8 @@ class ShoppingCartStack(Stack):
     to ShoppingCart (``user_pool``, ``user_pool_client``, ``product_service_url``, ``allowed_origins``...).
 
     Tokens from other stacks (the user pool, the product API) become CloudFormation exports/imports.
+    ``MaxQuantity`` is an output too: the local stack builds the storefront's config.json from the
+    outputs (on AWS, the Frontend writes it).
     """
 
     def __init__(
@@ -38,3 +40,9 @@ class ShoppingCartStack(Stack):
         CfnOutput(self, "DeleteQueueUrl", value=self.cart.delete_queue.queue_url)
         CfnOutput(self, "DeleteDeadLetterQueueUrl", value=self.cart.delete_dead_letter_queue.queue_url)
         CfnOutput(self, "TotalsFailureQueueUrl", value=self.cart.totals_failure_queue.queue_url)
+        CfnOutput(
+            self,
+            "MaxQuantity",
+            value=str(self.cart.props.max_quantity),
+            description="Bound on quantities (the storefront's maxQuantity)",
+        )

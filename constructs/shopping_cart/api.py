@@ -67,31 +67,23 @@ def rest_api(
     throttling_burst_limit: int,
     cloud_watch_role: bool,
     web_acl_arn: str | None,
+    parts_prefix: str | None = None,
 ) -> tuple[apigw.RestApi, logs.LogGroup]:
     """A regional REST API with JSON access logs, execution logging of errors, X-Ray and throttling.
 
     CORS: preflight for ``allowed_origins`` with credentials (the Lambda responses carry their own CORS
     headers, from ALLOWED_ORIGINS); with exactly one origin, the gateway's own 4xx/5xx answers (an
     authorizer's 401, a validation 400) carry it too so the browser can read them. Creates
-    ``{construct_id}`` and ``{construct_id}AccessLogs`` in ``scope``.
+    ``{construct_id}`` and ``{parts_prefix}AccessLogs`` (and ``{parts_prefix}WebAcl``) in ``scope``;
+    ``parts_prefix`` defaults to ``construct_id``.
     """
+    prefix = construct_id if parts_prefix is None else parts_prefix
     access_logs = logs.LogGroup(
-        scope, f"{construct_id}AccessLogs", retention=log_retention, removal_policy=removal_policy
+        scope, f"{prefix}AccessLogs", retention=log_retention, removal_policy=removal_policy
     )
     origins = list(allowed_origins)
     if "*" in origins:
         raise ValueError("allowed_origins cannot contain '*': the APIs allow credentials (cookies)")
-    cors = (
-        apigw.CorsOptions(
-            allow_origins=origins,
-            allow_credentials=True,
-            allow_methods=list(allow_methods),
-            allow_headers=list(CORS_ALLOW_HEADERS),
-            max_age=Duration.hours(1),
-        )
-        if origins
-        else None
-    )
     api = apigw.RestApi(
         scope,
         construct_id,
@@ -99,7 +91,7 @@ def rest_api(
         description=description,
         endpoint_types=[apigw.EndpointType.REGIONAL],
         cloud_watch_role=cloud_watch_role,
-        default_cors_preflight_options=cors,
+        default_cors_preflight_options=_cors(origins, allow_methods),
         deploy_options=apigw.StageOptions(
             stage_name=stage_name,
             access_log_destination=apigw.LogGroupLogDestination(access_logs),
@@ -112,7 +104,49 @@ def rest_api(
             throttling_burst_limit=throttling_burst_limit,
         ),
     )
-    Validations.of(api.deployment_stage).acknowledge(
+    # RestApi adds an "Endpoint" output with a trailing slash; the stacks output api_base_url instead.
+    api.node.try_remove_child("Endpoint")
+    if len(origins) == 1:
+        _gateway_responses_for(api, origins[0])
+    _protect(scope, api, f"{prefix}WebAcl", web_acl_arn, cloud_watch_role=cloud_watch_role)
+    return api, access_logs
+
+
+def _cors(origins: list[str], allow_methods: Sequence[str]) -> apigw.CorsOptions | None:
+    """Preflight answers for ``origins``, with credentials; None (no OPTIONS methods) without origins."""
+    if not origins:
+        return None
+    return apigw.CorsOptions(
+        allow_origins=origins,
+        allow_credentials=True,
+        allow_methods=list(allow_methods),
+        allow_headers=list(CORS_ALLOW_HEADERS),
+        max_age=Duration.hours(1),
+    )
+
+
+def _gateway_responses_for(api: apigw.RestApi, origin: str) -> None:
+    """The gateway's own 4xx/5xx answers carry CORS headers, so the browser can read them."""
+    headers = {
+        "Access-Control-Allow-Origin": f"'{origin}'",
+        "Access-Control-Allow-Credentials": "'true'",
+        "Vary": "'Origin'",
+    }
+    api.add_gateway_response("Default4xx", type=apigw.ResponseType.DEFAULT_4_XX, response_headers=headers)
+    api.add_gateway_response("Default5xx", type=apigw.ResponseType.DEFAULT_5_XX, response_headers=headers)
+
+
+def _protect(
+    scope: Construct,
+    api: apigw.RestApi,
+    association_id: str,
+    web_acl_arn: str | None,
+    *,
+    cloud_watch_role: bool,
+) -> None:
+    """The stage's web ACL (when given) and the acknowledgments of what the stage does without."""
+    stage = api.deployment_stage
+    Validations.of(stage).acknowledge(
         Acknowledgment(
             id="Serverless-APIGWStructuredLogging",
             reason="The access log format is one JSON object per request; its error field is "
@@ -120,26 +154,15 @@ def rest_api(
             "is not itself parseable JSON although every log line is.",
         )
     )
-    # RestApi adds an "Endpoint" output with a trailing slash; the stacks output api_base_url instead.
-    api.node.try_remove_child("Endpoint")
-    if len(origins) == 1 and origins[0] != "*":
-        headers = {
-            "Access-Control-Allow-Origin": f"'{origins[0]}'",
-            "Access-Control-Allow-Credentials": "'true'",
-            "Vary": "'Origin'",
-        }
-        api.add_gateway_response("Default4xx", type=apigw.ResponseType.DEFAULT_4_XX, response_headers=headers)
-        api.add_gateway_response("Default5xx", type=apigw.ResponseType.DEFAULT_5_XX, response_headers=headers)
-
     if web_acl_arn:
         wafv2.CfnWebACLAssociation(
             scope,
-            f"{construct_id}WebAcl",
-            resource_arn=api.deployment_stage.stage_arn,
+            association_id,
+            resource_arn=stage.stage_arn,
             web_acl_arn=web_acl_arn,
         )
     else:
-        Validations.of(api.deployment_stage).acknowledge(
+        Validations.of(stage).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-APIG3",
                 reason="A WAFv2 web ACL is optional (prop web_acl_arn): it is a per-account cost and rule "
@@ -154,7 +177,6 @@ def rest_api(
                 "AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for it.",
             )
         )
-    return api, access_logs
 
 
 def acknowledge_open_method(method: apigw.Method, reason: str) -> None:

@@ -7,6 +7,11 @@ from aws_cdk import aws_cognito as cognito
 
 from constructs import Construct
 
+_EXISTING_POOL_OWNS = (
+    "Auth: with existing_user_pool, the pool's MFA, email and deletion protection are its own: leave "
+    "mfa, deletion_protection and ses_* unset"
+)
+
 
 class Auth(Construct):
     """A Cognito user pool for shoppers: email as the user name, self sign-up with email verification.
@@ -28,9 +33,17 @@ class Auth(Construct):
         ses_region: the region of the verified SES identity (Cognito supports some alternates of the
             pool's region); required when the stack's region is not known at synth time.
         ses_configuration_set: an SES configuration set (event publishing, dedicated IPs).
+        existing_user_pool: a user pool of the app's to use instead (then the pool's own settings
+            apply: ``mfa``, ``password_min_length``, ``removal_policy``, ``deletion_protection`` and
+            ``ses_*`` are the new pool's and must stay unset or default); the web client and the admin
+            group are added to it.
+        existing_user_pool_client: its app client, instead of a new web client (only with
+            ``existing_user_pool``; the client must allow SRP and have no secret: the storefront signs
+            in from the browser).
+        create_admin_group: create the ``admin_group`` group (False: it exists in the pool already).
 
-    Attributes: ``user_pool``, ``user_pool_client``, ``admin_group`` (the group construct) and
-    ``admin_group_name``.
+    Attributes: ``user_pool``, ``user_pool_client``, ``admin_group`` (the group construct, None when
+    not created here) and ``admin_group_name``.
     """
 
     def __init__(
@@ -53,30 +66,80 @@ class Auth(Construct):
         ses_region: str | None = None,
         ses_configuration_set: str | None = None,
         ses_verified_domain: str | None = None,
+        existing_user_pool: cognito.IUserPool | None = None,
+        existing_user_pool_client: cognito.IUserPoolClient | None = None,
+        create_admin_group: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if password_min_length < 8:
             raise ValueError("password_min_length must be at least 8")
-        email = None
-        if ses_from_address:
-            email = cognito.UserPoolEmail.with_ses(
-                from_email=ses_from_address,
-                from_name=ses_from_name or None,
-                reply_to=ses_reply_to or None,
-                ses_region=ses_region or None,
-                configuration_set_name=ses_configuration_set or None,
-                ses_verified_domain=ses_verified_domain or None,
-            )
+        if existing_user_pool_client is not None and existing_user_pool is None:
+            raise ValueError("Auth: existing_user_pool_client needs its existing_user_pool")
+        ses = {
+            "from_address": ses_from_address,
+            "from_name": ses_from_name,
+            "reply_to": ses_reply_to,
+            "region": ses_region,
+            "configuration_set": ses_configuration_set,
+            "verified_domain": ses_verified_domain,
+        }
+        if existing_user_pool is not None:
+            if any(ses.values()) or deletion_protection is not None or mfa != cognito.Mfa.OPTIONAL:
+                raise ValueError(_EXISTING_POOL_OWNS)
+            self.user_pool: cognito.IUserPool = existing_user_pool
         else:
-            # Info, not a warning: every warning fails synth here (annotationsInValidationReport). The
-            # app prints a warning of its own (app.py).
-            Annotations.of(self).add_info(
-                "The user pool sends sign-up codes and password resets with Cognito's default email "
-                "sender, which Cognito limits to about 50 emails a day: set sesFromAddress (and sesRegion) "
-                "to send them through Amazon SES.",
+            self.user_pool = self._user_pool(
+                mfa=mfa,
+                password_min_length=password_min_length,
+                email=_email(self, **ses),
+                removal_policy=removal_policy,
+                deletion_protection=deletion_protection,
+            )
+            _acknowledge_user_pool(self.user_pool)
+        self.user_pool_client = existing_user_pool_client or self._web_client(
+            enable_password_auth, id_token_validity, access_token_validity, refresh_token_validity
+        )
+        self.admin_group_name = admin_group
+        self.admin_group: cognito.UserPoolGroup | None = None
+        if create_admin_group:
+            self.admin_group = cognito.UserPoolGroup(
+                self,
+                "AdminGroup",
+                user_pool=self.user_pool,
+                group_name=admin_group,
+                description="Shop administrators: may read the product totals across all carts",
             )
 
-        self.user_pool = cognito.UserPool(
+    def _web_client(
+        self,
+        enable_password_auth: bool,
+        id_token_validity: Duration,
+        access_token_validity: Duration,
+        refresh_token_validity: Duration,
+    ) -> cognito.UserPoolClient:
+        """The storefront's client: SRP (and optionally password) sign-in, no secret, no OAuth."""
+        return self.user_pool.add_client(
+            "WebClient",
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_srp=True, user_password=enable_password_auth),
+            disable_o_auth=True,
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            id_token_validity=id_token_validity,
+            access_token_validity=access_token_validity,
+            refresh_token_validity=refresh_token_validity,
+        )
+
+    def _user_pool(
+        self,
+        *,
+        mfa: cognito.Mfa,
+        password_min_length: int,
+        email: cognito.UserPoolEmail | None,
+        removal_policy: RemovalPolicy,
+        deletion_protection: bool | None,
+    ) -> cognito.UserPool:
+        return cognito.UserPool(
             self,
             "UserPool",
             sign_in_aliases=cognito.SignInAliases(email=True, username=False),
@@ -111,40 +174,53 @@ class Auth(Construct):
                 else deletion_protection
             ),
         )
-        self.user_pool_client = self.user_pool.add_client(
-            "WebClient",
-            generate_secret=False,
-            auth_flows=cognito.AuthFlow(user_srp=True, user_password=enable_password_auth),
-            disable_o_auth=True,
-            prevent_user_existence_errors=True,
-            enable_token_revocation=True,
-            id_token_validity=id_token_validity,
-            access_token_validity=access_token_validity,
-            refresh_token_validity=refresh_token_validity,
-        )
-        self.admin_group_name = admin_group
-        self.admin_group = cognito.UserPoolGroup(
-            self,
-            "AdminGroup",
-            user_pool=self.user_pool,
-            group_name=admin_group,
-            description="Shop administrators: may read the product totals across all carts",
-        )
 
-        Validations.of(self.user_pool).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-COG2",
-                reason="MFA is optional by design: shoppers sign up with an email address alone and may "
-                "turn on TOTP MFA; requiring it would put a second factor in front of every purchase.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-COG3",
-                reason="Threat protection (advanced security) needs the Cognito Plus feature plan; this "
-                "shop keeps the Essentials plan and relies on the password policy and optional MFA.",
-            ),
-            Acknowledgment(
-                id="AwsSolutions-COG8",
-                reason="The Plus feature plan is billed per monthly active user; a shop's customer pool "
-                "stays on Essentials (see COG3).",
-            ),
+
+def _email(
+    scope: Construct,
+    *,
+    from_address: str | None,
+    from_name: str | None,
+    reply_to: str | None,
+    region: str | None,
+    configuration_set: str | None,
+    verified_domain: str | None,
+) -> cognito.UserPoolEmail | None:
+    """Cognito's email through SES from ``from_address``; None: Cognito's default sender."""
+    if from_address:
+        return cognito.UserPoolEmail.with_ses(
+            from_email=from_address,
+            from_name=from_name or None,
+            reply_to=reply_to or None,
+            ses_region=region or None,
+            configuration_set_name=configuration_set or None,
+            ses_verified_domain=verified_domain or None,
         )
+    # Info, not a warning: every warning fails synth here (annotationsInValidationReport). The app
+    # prints a warning of its own (app.py).
+    Annotations.of(scope).add_info(
+        "The user pool sends sign-up codes and password resets with Cognito's default email "
+        "sender, which Cognito limits to about 50 emails a day: set sesFromAddress (and sesRegion) "
+        "to send them through Amazon SES.",
+    )
+    return None
+
+
+def _acknowledge_user_pool(user_pool: cognito.IUserPool) -> None:
+    Validations.of(user_pool).acknowledge(
+        Acknowledgment(
+            id="AwsSolutions-COG2",
+            reason="MFA is optional by design: shoppers sign up with an email address alone and may "
+            "turn on TOTP MFA; requiring it would put a second factor in front of every purchase.",
+        ),
+        Acknowledgment(
+            id="AwsSolutions-COG3",
+            reason="Threat protection (advanced security) needs the Cognito Plus feature plan; this "
+            "shop keeps the Essentials plan and relies on the password policy and optional MFA.",
+        ),
+        Acknowledgment(
+            id="AwsSolutions-COG8",
+            reason="The Plus feature plan is billed per monthly active user; a shop's customer pool "
+            "stays on Essentials (see COG3).",
+        ),
+    )

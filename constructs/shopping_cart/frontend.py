@@ -49,6 +49,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 
 from constructs import Construct
 
+from .overrides import override_props
+from .runtime.shared import config
 from .web_acl import ORIGIN_VERIFY_HEADER, VIEWER_IP_HEADER
 
 DEFAULT_CART_PATHS = ("/cart", "/cart/*")
@@ -169,6 +171,34 @@ def _deployment_wildcards(asset_bucket: str, site_bucket: str) -> list[tuple[str
     ]
 
 
+def _built_site(asset_path: str | Path) -> Path:
+    site = Path(asset_path)
+    if not (site / "index.html").is_file():
+        raise ValueError(
+            f"Frontend: {site} has no index.html. Build the storefront first "
+            "(`make synth` or `make deploy` build it; by hand: `cd frontend && npm ci && npm run build`) "
+            "or pass asset_path= the folder of another build."
+        )
+    return site
+
+
+#: Distribution properties set through Frontend's own props, so that the rest stays consistent (CSP,
+#: the behaviours' functions, the log bucket's ownership).
+_OWN_DISTRIBUTION_PROPS = (
+    "default_behavior",
+    "additional_behaviors",
+    "domain_names",
+    "certificate",
+    "enable_logging",
+    "log_bucket",
+    "log_file_prefix",
+    "minimum_protocol_version",
+    "price_class",
+    "web_acl_id",
+    "geo_restriction",
+)
+
+
 class Frontend(Construct):
     """The storefront and both APIs on one CloudFront distribution.
 
@@ -184,6 +214,8 @@ class Frontend(Construct):
             and ``/product``, ``/product/*``: the API resources, and no SPA route starts with them).
         region: of the user pool (config.json and the CSP's Cognito endpoint); default the stack's.
         extra_config: more keys for config.json.
+        max_quantity: the cart's bound on quantities (ShoppingCart's ``max_quantity``), config.json's
+            ``maxQuantity``: the storefront checks it before asking the API.
         connect_sources: more origins the storefront may call (CSP connect-src).
         domain_names, certificate: a custom domain (the certificate in us-east-1); then the viewer
             policy is TLSv1.2_2021 and config.json uses ``https://{domain_names[0]}``.
@@ -201,6 +233,9 @@ class Frontend(Construct):
             in the ``X-Origin-Verify`` origin header (a dynamic reference), so the web ACL trusts the
             viewer IP header on these requests only.
         hsts_max_age: the Strict-Transport-Security max-age.
+        distribution_props: more ``cloudfront.Distribution`` keyword properties over the defaults
+            (``enable_ipv6``, ``http_version``, ``comment``...); the behaviours, domain, certificate,
+            web ACL, geo restriction, price class and logging have props of their own above.
 
     Attributes: ``bucket``, ``log_bucket`` (None without access logs), ``distribution``, ``url`` (the
     storefront's https origin, no trailing slash), ``config`` (config.json's content, with tokens),
@@ -234,25 +269,54 @@ class Frontend(Construct):
         access_log_retention: Duration = Duration.days(90),
         hsts_max_age: Duration = Duration.days(730),
         origin_verify_secret: secretsmanager.ISecret | None = None,
+        distribution_props: Mapping[str, Any] | None = None,
+        max_quantity: int = config.ENV["MAX_QUANTITY"].default,
     ) -> None:
         super().__init__(scope, construct_id)
-        site = Path(asset_path)
-        if not (site / "index.html").is_file():
-            raise ValueError(
-                f"Frontend: {site} has no index.html. Build the storefront first "
-                "(`make synth` or `make deploy` build it; by hand: `cd frontend && npm ci && npm run build`) "
-                "or pass asset_path= the folder of another build."
-            )
+        site = _built_site(asset_path)
         if bool(domain_names) != bool(certificate):
             raise ValueError("Frontend: domain_names and certificate go together")
         stack = Stack.of(self)
         region = region or stack.region
-        destroy = removal_policy == RemovalPolicy.DESTROY
         # False only for a concrete region CloudFront delivers no standard logs to; a token region is
         # decided at deploy time by a condition (see _standard_logs_where_supported).
         standard_logs_possible = stack.region not in NO_STANDARD_LOGS_REGIONS
+        self._add_buckets(removal_policy, access_logs, access_log_retention, standard_logs_possible)
+        identity_provider = f"https://cognito-idp.{region}.{stack.url_suffix}"
+        self._add_security_headers(identity_provider, connect_sources, hsts_max_age)
+        self._add_functions()
+        cloudfront_logs = bool(self.log_bucket) and standard_logs_possible
+        self._add_distribution(
+            additional_behaviors=self._api_behaviors(
+                cart_api_url, product_api_url, cart_paths, product_paths, origin_verify_secret
+            ),
+            cloudfront_logs=cloudfront_logs,
+            price_class=price_class,
+            domain_names=domain_names,
+            certificate=certificate,
+            web_acl_id=web_acl_id,
+            geo_restriction=geo_restriction,
+            distribution_props=distribution_props,
+        )
+        self._add_content(
+            site,
+            region=region,
+            user_pool=user_pool,
+            user_pool_client=user_pool_client,
+            extra_config={"maxQuantity": max_quantity, **(extra_config or {})},
+            log_retention=log_retention,
+            removal_policy=removal_policy,
+        )
 
-        # --- Buckets -------------------------------------------------------------------------------
+    def _add_buckets(
+        self,
+        removal_policy: RemovalPolicy,
+        access_logs: bool,
+        access_log_retention: Duration,
+        standard_logs_possible: bool,
+    ) -> None:
+        """The site bucket and, with ``access_logs``, the log bucket."""
+        destroy = removal_policy == RemovalPolicy.DESTROY
         self.log_bucket: s3.Bucket | None = None
         if access_logs:
             self.log_bucket = s3.Bucket(
@@ -299,8 +363,10 @@ class Frontend(Construct):
                 )
             )
 
-        # --- Headers and functions -----------------------------------------------------------------
-        cognito_endpoint = f"https://cognito-idp.{region}.{stack.url_suffix}"
+    def _add_security_headers(
+        self, cognito_endpoint: str, connect_sources: Sequence[str], hsts_max_age: Duration
+    ) -> None:
+        """The response headers policy of every behaviour: CSP, HSTS and the usual security headers."""
         self.content_security_policy = content_security_policy(
             connect_sources=[cognito_endpoint, *connect_sources]
         )
@@ -340,6 +406,9 @@ class Frontend(Construct):
                 ]
             ),
         )
+
+    def _add_functions(self) -> None:
+        """CloudFront Functions: SPA routing (the site) and the viewer's IP (the APIs)."""
         self.spa_function = cloudfront.Function(
             self,
             "SpaRouting",
@@ -355,13 +424,20 @@ class Frontend(Construct):
             runtime=cloudfront.FunctionRuntime.JS_2_0,
         )
 
-        # --- Distribution --------------------------------------------------------------------------
+    def _api_behaviors(
+        self,
+        cart_api_url: str,
+        product_api_url: str,
+        cart_paths: Sequence[str],
+        product_paths: Sequence[str],
+        origin_verify_secret: secretsmanager.ISecret | None,
+    ) -> dict[str, cloudfront.BehaviorOptions]:
+        """The API behaviours by path pattern: to API Gateway untouched, never cached."""
         origin_headers = (
             {ORIGIN_VERIFY_HEADER: origin_verify_secret.secret_value.unsafe_unwrap()}
             if origin_verify_secret
             else None
         )
-        cloudfront_logs = bool(self.log_bucket) and standard_logs_possible
 
         def api_behavior(url: str) -> cloudfront.BehaviorOptions:
             return cloudfront.BehaviorOptions(
@@ -380,18 +456,31 @@ class Frontend(Construct):
             )
 
         cart_behavior, product_behavior = api_behavior(cart_api_url), api_behavior(product_api_url)
-        additional_behaviors = {
+        behaviors = {
             **dict.fromkeys(cart_paths, cart_behavior),
             **dict.fromkeys(product_paths, product_behavior),
         }
-        if len(additional_behaviors) != len(cart_paths) + len(product_paths):
+        if len(behaviors) != len(cart_paths) + len(product_paths):
             raise ValueError("Frontend: cart_paths and product_paths overlap")
-        self.distribution = cloudfront.Distribution(
-            self,
-            "Distribution",
-            comment=f"{stack.stack_name}: storefront and shopping cart APIs",
-            default_root_object="index.html",
-            default_behavior=cloudfront.BehaviorOptions(
+        return behaviors
+
+    def _add_distribution(
+        self,
+        *,
+        additional_behaviors: Mapping[str, cloudfront.BehaviorOptions],
+        cloudfront_logs: bool,
+        price_class: cloudfront.PriceClass,
+        domain_names: Sequence[str],
+        certificate: acm.ICertificate | None,
+        web_acl_id: str | None,
+        geo_restriction: cloudfront.GeoRestriction | None,
+        distribution_props: Mapping[str, Any] | None,
+    ) -> None:
+        stack = Stack.of(self)
+        defaults = {
+            "comment": f"{stack.stack_name}: storefront and shopping cart APIs",
+            "default_root_object": "index.html",
+            "default_behavior": cloudfront.BehaviorOptions(
                 origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
@@ -403,20 +492,28 @@ class Frontend(Construct):
                     )
                 ],
             ),
-            additional_behaviors=additional_behaviors,
-            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
-            price_class=price_class,
-            domain_names=list(domain_names) or None,
-            certificate=certificate,
-            minimum_protocol_version=(
+            "additional_behaviors": dict(additional_behaviors),
+            "http_version": cloudfront.HttpVersion.HTTP2_AND_3,
+            "price_class": price_class,
+            "domain_names": list(domain_names) or None,
+            "certificate": certificate,
+            "minimum_protocol_version": (
                 cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate else None
             ),
-            web_acl_id=web_acl_id,
-            geo_restriction=geo_restriction,
-            enable_logging=cloudfront_logs,
-            log_bucket=self.log_bucket if cloudfront_logs else None,
-            log_file_prefix="cloudfront/" if cloudfront_logs else None,
+            "web_acl_id": web_acl_id,
+            "geo_restriction": geo_restriction,
+            "enable_logging": cloudfront_logs,
+            "log_bucket": self.log_bucket if cloudfront_logs else None,
+            "log_file_prefix": "cloudfront/" if cloudfront_logs else None,
+        }
+        props = override_props(
+            defaults,
+            distribution_props,
+            owner="Frontend distribution_props",
+            fixed=_OWN_DISTRIBUTION_PROPS,
+            why="Frontend has a property of its own for it",
         )
+        self.distribution = cloudfront.Distribution(self, "Distribution", **props)
         self.standard_logs_condition: CfnCondition | None = None
         if cloudfront_logs and Token.is_unresolved(stack.region):
             self._standard_logs_where_supported()
@@ -424,7 +521,18 @@ class Frontend(Construct):
         domain = domain_names[0] if domain_names else self.distribution.distribution_domain_name
         self.url = f"https://{domain}"
 
-        # --- Content -------------------------------------------------------------------------------
+    def _add_content(
+        self,
+        site: Path,
+        *,
+        region: str,
+        user_pool: cognito.IUserPool,
+        user_pool_client: cognito.IUserPoolClient,
+        extra_config: Mapping[str, Any] | None,
+        log_retention: logs.RetentionDays,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        """config.json and the storefront, uploaded at deploy time (hashed assets first)."""
         self.config: dict[str, Any] = {
             "region": region,
             "userPoolId": user_pool.user_pool_id,

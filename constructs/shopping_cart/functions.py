@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,9 @@ from aws_cdk import aws_ssm as ssm
 
 from constructs import Construct, IValidation
 
+from .overrides import override_props
+from .runtime.shared import config
+
 #: The Powertools for AWS Lambda (Python) release of the public layer. Keep it equal to the
 #: ``aws-lambda-powertools`` pin in requirements.txt (a test checks it).
 POWERTOOLS_VERSION = "3.37.0"
@@ -66,6 +70,14 @@ CART_API_HANDLER = "cart.api.handler"
 AGGREGATOR_HANDLER = "cart.aggregator.handler"
 DELETE_WORKER_HANDLER = "cart.delete_worker.handler"
 PRODUCT_HANDLER = "products.api.handler"
+
+#: The name ``shared.config.FUNCTIONS`` knows each handler's environment by.
+_SCHEMA_FUNCTION = {
+    CART_API_HANDLER: "api",
+    AGGREGATOR_HANDLER: "aggregator",
+    DELETE_WORKER_HANDLER: "delete_worker",
+    PRODUCT_HANDLER: "products",
+}
 
 #: Never shipped in a function asset (git-ignore syntax, anchored at runtime/).
 _COMMON_EXCLUDES = ("__pycache__/", "*.pyc", "tests/", "/requirements.txt", ".pytest_cache/")
@@ -213,6 +225,21 @@ def dependencies_layer(scope: Construct, construct_id: str = "DependenciesLayer"
     )
 
 
+#: Why a function needs no dead-letter queue (cdk-nag Serverless-LambdaDLQ), unless its caller says.
+SYNCHRONOUS_DEAD_LETTER_REASON = (
+    "Invoked synchronously by API Gateway: an error goes back to the caller as an answer; a "
+    "function dead-letter queue only ever receives failed asynchronous invocations."
+)
+XRAY_WILDCARD_REASON = (
+    "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support "
+    "resource-level permissions, so they need Resource '*'."
+)
+
+
+#: Function properties an embedder cannot override: the runtime and its layers are built for them.
+FIXED_FUNCTION_PROPS = ("handler", "code", "runtime", "architecture")
+
+
 def service_function(
     scope: Construct,
     construct_id: str,
@@ -227,54 +254,85 @@ def service_function(
     removal_policy: RemovalPolicy,
     memory_size: int = 256,
     reserved_concurrency: int | None = None,
-    dead_letter_reason: str = (
-        "Invoked synchronously by API Gateway: an error goes back to the caller as an answer; a "
-        "function dead-letter queue only ever receives failed asynchronous invocations."
-    ),
-    wildcard_reason: str = (
-        "Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support "
-        "resource-level permissions, so they need Resource '*'."
-    ),
+    parts_prefix: str | None = None,
+    props: Sequence[Mapping[str, Any] | None] = (),
+    dead_letter_reason: str = SYNCHRONOUS_DEAD_LETTER_REASON,
+    wildcard_reason: str = XRAY_WILDCARD_REASON,
 ) -> lambda_.Function:
     """A function with this library's defaults, its own role and its own log group.
 
-    Creates ``{construct_id}Role``, ``{construct_id}LogGroup`` and the function ``{construct_id}`` in
-    ``scope``. The role starts empty (no AWSLambdaBasicExecutionRole): it may write to its own log group,
-    and X-Ray adds its own statement; everything else is granted by the caller.
+    Creates ``{parts_prefix}Role``, ``{parts_prefix}LogGroup`` and the function ``{construct_id}`` in
+    ``scope`` (``parts_prefix`` defaults to ``construct_id``; a ``Default`` function, whose logical id
+    is its scope's, names them ``Role`` and ``LogGroup``). The role starts empty (no
+    AWSLambdaBasicExecutionRole): it may write to its own log group, and X-Ray adds its own statement;
+    everything else is granted by the caller. ``reserved_concurrency``: ``None`` or 0 reserves nothing.
 
-    ``reserved_concurrency``: the function's ReservedConcurrentExecutions; ``None`` or 0 reserves
-    nothing (Lambda's own 0 would stop the function: it is never written).
+    ``props``: dicts of ``aws_lambda.Function`` keyword properties merged over these defaults, in order
+    (``memory_size``, ``vpc``, ``reserved_concurrent_executions``...). :data:`FIXED_FUNCTION_PROPS` cannot
+    be changed; ``environment`` adds variables (not replacing ours); ``layers`` come after ours; a
+    ``role`` or ``log_group`` given there is used instead of the one created here.
     """
     if reserved_concurrency is not None and reserved_concurrency < 0:
         raise ValueError(f"{construct_id}: reserved_concurrency must be 0 (none) or more")
-    role = iam.Role(
-        scope,
-        f"{construct_id}Role",
-        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-        description=f"Execution role of {description}",
+    defaults = {
+        "description": description,
+        "runtime": RUNTIME,
+        "architecture": ARCHITECTURE,
+        "handler": handler,
+        "code": code,
+        "timeout": timeout,
+        "memory_size": memory_size,
+        "environment": dict(environment),
+        "layers": list(layers),
+        "tracing": lambda_.Tracing.ACTIVE,
+        "reserved_concurrent_executions": reserved_concurrency or None,
+    }
+    merged = override_props(
+        defaults,
+        *props,
+        owner=construct_id,
+        fixed=FIXED_FUNCTION_PROPS,
+        merged=["environment"],
+        appended=["layers"],
     )
-    log_group = logs.LogGroup(
-        scope, f"{construct_id}LogGroup", retention=log_retention, removal_policy=removal_policy
+    prefix = ("" if construct_id == "Default" else construct_id) if parts_prefix is None else parts_prefix
+    _add_role_and_log_group(scope, prefix, merged, log_retention=log_retention, removal_policy=removal_policy)
+    function = lambda_.Function(scope, construct_id, **merged)
+    _extract_own_layers_last(function, merged["layers"])
+    _acknowledge(
+        function, merged["role"], dead_letter_reason=dead_letter_reason, wildcard_reason=wildcard_reason
     )
-    log_group.grant_write(role)
-    function = lambda_.Function(
-        scope,
-        construct_id,
-        description=description,
-        runtime=RUNTIME,
-        architecture=ARCHITECTURE,
-        handler=handler,
-        code=code,
-        timeout=timeout,
-        memory_size=memory_size,
-        environment=dict(environment),
-        layers=list(layers),
-        tracing=lambda_.Tracing.ACTIVE,
-        role=role,
-        log_group=log_group,
-        reserved_concurrent_executions=reserved_concurrency or None,
-    )
-    _extract_own_layers_last(function, layers)
+    return function
+
+
+def _add_role_and_log_group(
+    scope: Construct,
+    prefix: str,
+    props: dict[str, Any],
+    *,
+    log_retention: logs.RetentionDays,
+    removal_policy: RemovalPolicy,
+) -> None:
+    """``props["role"]`` and ``props["log_group"]``, unless given: an empty role, a log group it may
+    write to."""
+    if props.get("role") is None:
+        props["role"] = iam.Role(
+            scope,
+            f"{prefix}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {props['description']}",
+        )
+    if props.get("log_group") is None:
+        props["log_group"] = logs.LogGroup(
+            scope, f"{prefix}LogGroup", retention=log_retention, removal_policy=removal_policy
+        )
+    props["log_group"].grant_write(props["role"])
+
+
+def _acknowledge(
+    function: lambda_.Function, role: iam.IRole, *, dead_letter_reason: str, wildcard_reason: str
+) -> None:
+    """What cdk-nag reports on every function of this library, and why it holds."""
     runtime_reason = (
         "Python 3.13 is this project's chosen runtime: the pinned public Powertools layer and the "
         "pip-built dependencies layer are both built for python3.13 on arm64."
@@ -290,7 +348,79 @@ def service_function(
             reason=wildcard_reason,
         )
     )
-    return function
+
+
+@dataclass(frozen=True)
+class FunctionOptions:
+    """What every function of the cart shares: observability, lifecycle and the Powertools layer.
+
+    ``service_name`` and ``metrics_namespace`` name the Powertools logs and metrics; ``log_level`` is
+    Powertools' level. ``log_retention`` and ``removal_policy`` apply to each function's log group.
+    ``powertools_layer``: the layer to use (default: the public one, ``powertools_layer_arn`` or
+    resolved from Powertools' SSM parameter, created once per scope as ``PowertoolsLayer``).
+    ``function_props``: ``aws_lambda.Function`` keyword properties for every function, over the
+    defaults (see :func:`service_function`).
+    """
+
+    service_name: str = config.ENV["POWERTOOLS_SERVICE_NAME"].default
+    metrics_namespace: str = config.ENV["POWERTOOLS_METRICS_NAMESPACE"].default
+    log_level: str = config.ENV["POWERTOOLS_LOG_LEVEL"].default
+    log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    powertools_layer: lambda_.ILayerVersion | None = None
+    powertools_layer_arn: str | None = None
+    function_props: Mapping[str, Any] | None = None
+
+    @property
+    def values(self) -> dict[str, str]:
+        """The Powertools settings of every function (``shared.config``'s ``POWERTOOLS_*``)."""
+        return {
+            "powertools_service_name": self.service_name,
+            "powertools_metrics_namespace": self.metrics_namespace,
+            "powertools_log_level": self.log_level,
+        }
+
+    def layer(self, scope: Construct) -> lambda_.ILayerVersion:
+        """``powertools_layer``, else the scope's ``PowertoolsLayer`` (created on first use)."""
+        if self.powertools_layer is not None:
+            return self.powertools_layer
+        existing = scope.node.try_find_child("PowertoolsLayer")
+        if existing is not None:
+            return existing  # type: ignore[return-value]
+        return powertools_layer(scope, arn=self.powertools_layer_arn)
+
+
+def cart_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    handler: str,
+    description: str,
+    timeout: Duration,
+    settings: Mapping[str, Any],
+    options: FunctionOptions,
+    extra_layers: Sequence[lambda_.ILayerVersion] = (),
+    function_props: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> lambda_.Function:
+    """A :func:`service_function` with the cart's code (:func:`cart_code`) and ``options``. Its
+    environment is written by ``shared.config`` from ``settings`` (by attribute name) and the options,
+    for the function of ``handler``; ``function_props`` (this function's) go over
+    ``options.function_props`` (every function's)."""
+    return service_function(
+        scope,
+        construct_id,
+        handler=handler,
+        code=cart_code(),
+        description=description,
+        timeout=timeout,
+        environment=config.environment(_SCHEMA_FUNCTION[handler], {**settings, **options.values}),
+        layers=[options.layer(scope), *extra_layers],
+        log_retention=options.log_retention,
+        removal_policy=options.removal_policy,
+        props=(options.function_props, function_props),
+        **kwargs,
+    )
 
 
 def _extract_own_layers_last(function: lambda_.Function, layers: Sequence[lambda_.ILayerVersion]) -> None:

@@ -14,6 +14,7 @@ from constructs import Construct
 from . import functions
 from .api import acknowledge_open_method, acknowledge_preflight, api_base_url, rest_api
 from .monitoring import Monitoring
+from .runtime.shared import config
 
 _PUBLIC_CATALOGUE = (
     "The product catalogue is public: anyone may browse it without signing in, "
@@ -81,12 +82,13 @@ class ProductMock(Construct):
             code=functions.product_code(),
             description="Product mock: the product catalogue",
             timeout=Duration.seconds(10),
-            environment={
-                "ALLOWED_ORIGINS": ",".join(allowed_origins),
-                "POWERTOOLS_SERVICE_NAME": service_name,
-                "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace,
-                "POWERTOOLS_LOG_LEVEL": log_level,
-            },
+            environment=config.environment(
+                "products",
+                {
+                    "allowed_origins": tuple(allowed_origins),
+                    **functions.FunctionOptions(service_name, metrics_namespace, log_level).values,
+                },
+            ),
             layers=[self.powertools_layer],
             log_retention=log_retention,
             removal_policy=removal_policy,
@@ -107,6 +109,23 @@ class ProductMock(Construct):
             cloud_watch_role=cloud_watch_role,
             web_acl_arn=web_acl_arn,
         )
+        self.internal_invoke_arn = self._add_routes()
+        acknowledge_preflight(self.api)
+        self.api_url = api_base_url(self.api)
+        self.internal_url = f"{self.api_url}/internal"
+        self.monitoring: Monitoring | None = (
+            self._monitor(alarm_topic, server_error_alarm_threshold) if monitoring else None
+        )
+
+    def _monitor(self, alarm_topic: sns.ITopic | None, server_error_alarm_threshold: int) -> Monitoring:
+        """Alarms only (no dashboard): the API's 5xx, the function's errors and throttles."""
+        monitoring = Monitoring(self, "Monitoring", alarm_topic=alarm_topic, dashboard=False)
+        monitoring.alarm_on_api("Products", self.api, server_error_alarm_threshold)
+        monitoring.alarm_on_function("ProductsFunction", self.function)
+        return monitoring
+
+    def _add_routes(self) -> str:
+        """The public catalogue routes and the service route; returns the service route's invoke ARN."""
         validator = self.api.add_request_validator(
             "RequestValidator", validate_request_parameters=True, validate_request_body=True
         )
@@ -138,13 +157,4 @@ class ProductMock(Construct):
         Validations.of(internal_method).acknowledge(
             Acknowledgment(id="AwsSolutions-COG4", reason=_SERVICE_ROUTE)
         )
-        acknowledge_preflight(self.api)
-        self.api_url = api_base_url(self.api)
-        self.internal_url = f"{self.api_url}/internal"
-        self.internal_invoke_arn = internal_method.method_arn
-
-        self.monitoring: Monitoring | None = None
-        if monitoring:
-            self.monitoring = Monitoring(self, "Monitoring", alarm_topic=alarm_topic, dashboard=False)
-            self.monitoring.alarm_on_api("Products", self.api, server_error_alarm_threshold)
-            self.monitoring.alarm_on_function("ProductsFunction", self.function)
+        return internal_method.method_arn

@@ -149,42 +149,12 @@ class ApiWebAcl(Construct):
         self.name = name or f"{stack.stack_name}-{construct_id}"
         metric_prefix = "".join(ch for ch in self.name if ch.isalnum())
 
-        self.origin_verify_secret = secretsmanager.Secret(
-            self,
-            "OriginVerifySecret",
-            description=f"{self.name}: value of the {ORIGIN_VERIFY_HEADER} header CloudFront adds to API requests",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=48, exclude_punctuation=True, include_space=False
-            ),
-            # Nothing to keep: a new stack generates a new value and both consumers follow it.
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        Validations.of(self.origin_verify_secret).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-SMG4",
-                reason="The origin-verify header value is read by CloudFormation dynamic references in the web "
-                "ACL and the CloudFront distribution, which only re-resolve on a stack update; automatic "
-                "rotation would desynchronise them. Rotate by putting a new value and redeploying both stacks.",
-            )
-        )
+        self.origin_verify_secret = self._origin_verify_secret()
         self.origin_verify_value = self.origin_verify_secret.secret_value.unsafe_unwrap()
 
         self.rule_names: list[str] = []
         rules = self._rate_rules(metric_prefix, rate_limit, rate_limit_window, service_rate_limit)
-        for index, group in enumerate(MANAGED_RULE_GROUPS):
-            rules.append(
-                wafv2.CfnWebACL.RuleProperty(
-                    name=group,
-                    priority=10 * (index + 1),
-                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                            vendor_name="AWS", name=group
-                        )
-                    ),
-                    visibility_config=_visibility(f"{metric_prefix}{group}"),
-                )
-            )
+        rules.extend(_managed_rules(metric_prefix))
         self.rule_names = [rule.name for rule in rules]
         self.web_acl = wafv2.CfnWebACL(
             self,
@@ -201,6 +171,28 @@ class ApiWebAcl(Construct):
         self.log_group: logs.LogGroup | None = None
         if logging:
             self._log(stack, log_retention, removal_policy)
+
+    def _origin_verify_secret(self) -> secretsmanager.Secret:
+        """The value CloudFront sends in the origin-verify header: 48 random letters and digits."""
+        secret = secretsmanager.Secret(
+            self,
+            "OriginVerifySecret",
+            description=f"{self.name}: value of the {ORIGIN_VERIFY_HEADER} header CloudFront adds to API requests",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True, include_space=False
+            ),
+            # Nothing to keep: a new stack generates a new value and both consumers follow it.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        Validations.of(secret).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SMG4",
+                reason="The origin-verify header value is read by CloudFormation dynamic references in the web "
+                "ACL and the CloudFront distribution, which only re-resolve on a stack update; automatic "
+                "rotation would desynchronise them. Rotate by putting a new value and redeploying both stacks.",
+            )
+        )
+        return secret
 
     def _rate_rules(
         self, metric_prefix: str, rate_limit: int, window: int, service_rate_limit: int
@@ -290,3 +282,21 @@ class ApiWebAcl(Construct):
             ],
             logging_filter=keep_blocked_and_counted,
         )
+
+
+def _managed_rules(metric_prefix: str) -> list[wafv2.CfnWebACL.RuleProperty]:
+    """The AWS managed rule groups, after the rate rules, each counting in its own metric."""
+    return [
+        wafv2.CfnWebACL.RuleProperty(
+            name=group,
+            priority=10 * (index + 1),
+            override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+            statement=wafv2.CfnWebACL.StatementProperty(
+                managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                    vendor_name="AWS", name=group
+                )
+            ),
+            visibility_config=_visibility(f"{metric_prefix}{group}"),
+        )
+        for index, group in enumerate(MANAGED_RULE_GROUPS)
+    ]

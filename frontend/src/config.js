@@ -23,6 +23,14 @@ export function parseConfig(raw, base) {
     throw new Error(`The runtime configuration (/config.json) is missing: ${missing.join(', ')}.`)
   }
   const config = { ...raw }
+  if (config.maxQuantity !== undefined) {
+    // A number in config.json on AWS; a string where it comes from a stack output (the local stack).
+    const max = Number(config.maxQuantity)
+    if (!Number.isInteger(max) || max < 1) {
+      throw new Error('The runtime configuration (/config.json) has an invalid maxQuantity.')
+    }
+    config.maxQuantity = max
+  }
   for (const key of URL_KEYS) {
     if (typeof config[key] === 'string' && config[key].trim() !== '') {
       config[key] = normaliseBaseUrl(config[key].trim(), base)

@@ -22,6 +22,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
+from shared.config import ENV
 from shared.cors import AllowedOriginsCORSConfig
 
 from .catalogue import PRODUCT_ID_PATTERN, Product, load_catalogue
@@ -36,8 +37,7 @@ _CACHE_CONTROL = "public, max-age=60"
 @functools.cache
 def _allowed_origins() -> frozenset[str]:
     # Read on first request, never at import (the OpenAPI generator imports this with no environment).
-    raw = os.environ.get("ALLOWED_ORIGINS", "")
-    return frozenset(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
+    return frozenset(ENV["ALLOWED_ORIGINS"].parse(os.environ.get("ALLOWED_ORIGINS", "").strip() or None))
 
 
 app = APIGatewayRestResolver(enable_validation=True, cors=AllowedOriginsCORSConfig(_allowed_origins))

@@ -35,7 +35,7 @@ from shopping_cart.web_acl import ORIGIN_VERIFY_HEADER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
-CONFIG_KEYS = {"region", "userPoolId", "userPoolClientId", "cartApiUrl", "productApiUrl"}
+CONFIG_KEYS = {"region", "userPoolId", "userPoolClientId", "cartApiUrl", "productApiUrl", "maxQuantity"}
 EXPECTED_CSP = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],

@@ -1,7 +1,13 @@
 // Validation for the mock payment form and quantities. Pure functions; each returns an error
 // message, or '' when the value is valid.
 
-export const MAX_QUANTITY = 1000
+import { getConfig } from '../config.js'
+
+/** The most of one product a cart line may hold: config.json's maxQuantity, which is the cart API's
+ * MAX_QUANTITY (one setting, runtime/shared/config.py). Without it the API alone enforces the bound. */
+export function maxQuantity() {
+  return getConfig().maxQuantity ?? Number.POSITIVE_INFINITY
+}
 
 export function digitsOnly(value) {
   return String(value ?? '').replace(/[\s-]/g, '')
@@ -65,7 +71,7 @@ export function validateCvc(value) {
 }
 
 /** Validates a typed quantity; returns {value, error}. */
-export function parseQuantity(input, max = MAX_QUANTITY) {
+export function parseQuantity(input, max = maxQuantity()) {
   const text = String(input ?? '').trim()
   if (!/^\d+$/.test(text)) return { value: null, error: `Enter a whole number from 0 to ${max}.` }
   const value = Number(text)

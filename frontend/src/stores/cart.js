@@ -1,7 +1,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 import * as api from '../api.js'
-import { MAX_QUANTITY } from '../lib/validation.js'
+import { maxQuantity } from '../lib/validation.js'
 import { useProductsStore } from './products.js'
 
 /*
@@ -194,8 +194,9 @@ export const useCartStore = defineStore('cart', () => {
     if (!Number.isInteger(delta) || delta === 0) return Promise.resolve(false)
     const current = quantityOf(productId)
     if (delta < 0 && current === 0) return Promise.resolve(false)
-    if (delta > 0 && current + delta > MAX_QUANTITY) {
-      error.value = `The most you can order of one product is ${MAX_QUANTITY}.`
+    const max = maxQuantity()
+    if (delta > 0 && current + delta > max) {
+      error.value = `The most you can order of one product is ${max}.`
       return Promise.resolve(false)
     }
     // Never ask the server to go below zero.
@@ -210,8 +211,9 @@ export const useCartStore = defineStore('cart', () => {
   /** Sets a product's quantity (0 removes it). */
   function setQuantity(product, quantity) {
     const productId = idOf(product)
-    if (!Number.isInteger(quantity) || quantity < 0 || quantity > MAX_QUANTITY) {
-      error.value = `Enter a whole number from 0 to ${MAX_QUANTITY}.`
+    const max = maxQuantity()
+    if (!Number.isInteger(quantity) || quantity < 0 || quantity > max) {
+      error.value = `Enter a whole number from 0 to ${max}.`
       return Promise.resolve(false)
     }
     if (quantity === quantityOf(productId)) return Promise.resolve(true)
