@@ -15,7 +15,7 @@ import boto3
 import pytest
 import requests
 
-from local.stack import DEFAULT_PASSWORD, LocalStack
+from local.stack import DEFAULT_PASSWORD, LocalStack, absolute_urls
 from local.synth import synthesize
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def api_url(stack: LocalStack) -> str:
-    return stack.config["wiringApiUrl"].rstrip("/")
+    return absolute_urls(stack.config, stack.url)["wiringApiUrl"].rstrip("/")
 
 
 def _client(stack: LocalStack, service: str):
