@@ -32,6 +32,22 @@ def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+def same_origin_path(value: Any, origin: str) -> Any:
+    """`http://localhost:8080/api/x` -> `/api/x` when `origin` is `http://localhost:8080`."""
+    if isinstance(value, str) and value.startswith(origin + "/"):
+        return value.removeprefix(origin)
+    return value
+
+
+def absolute_urls(config: dict[str, Any], origin: str) -> dict[str, Any]:
+    """The storefront's config with its same-origin paths resolved against `origin`, as the browser
+    does (for clients outside a browser: tests, benchmarks)."""
+    return {
+        key: origin.rstrip("/") + value if isinstance(value, str) and value.startswith("/") else value
+        for key, value in config.items()
+    }
+
+
 class LocalStack:
     def __init__(
         self,
@@ -270,6 +286,9 @@ class LocalStack:
                 if re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", name) and not re.search(r"[0-9A-F]{8}$", name):
                     config[_camel(name)] = value
         config["userPoolEndpoint"] = self.url + COGNITO_PATH
+        # The browser gets same-origin paths, not this machine's name for itself: the shop then works
+        # at whatever address it was opened (localhost, 127.0.0.1, another machine with HOST=0.0.0.0).
+        config = {key: same_origin_path(value, self.url) for key, value in config.items()}
         # moto cannot check an SRP proof (any password would do), so the storefront signs in with
         # USER_PASSWORD_AUTH locally, which moto checks; on AWS it keeps Cognito's default, SRP.
         config["authFlowType"] = "USER_PASSWORD_AUTH"

@@ -24,7 +24,6 @@ logger = Logger(child=True)
 CART_COOKIE_NAME = "cartId"
 # Only the canonical lowercase form that new_cart_id() issues: one cart, one spelling of its key.
 _UUID4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
-_LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]"}
 # Cognito signs with RS256 only; accepting anything else would invite algorithm confusion.
 _ALGORITHMS = ["RS256"]
 _JWKS_TIMEOUT_SECONDS = 3
@@ -46,7 +45,7 @@ class Caller:
     user: SignedInUser | None
     # A well-formed cartId from the Cookie header, or None (absent or malformed: a new one is issued).
     cookie_cart_id: str | None
-    # Whether a cookie set in the response must be Secure (everywhere except plain-http localhost).
+    # Whether a cookie set in the response must be Secure (unless the client used plain http).
     secure_cookie: bool
 
 
@@ -125,17 +124,15 @@ def new_cart_id() -> str:
     return str(uuid.uuid4())
 
 
-def cookie_needs_secure(forwarded_proto: str | None, host: str | None) -> bool:
-    """Secure unless the request is plain http to localhost (`make dev`); API Gateway sends https."""
-    proto = (forwarded_proto or "").split(",")[0].strip().lower()
-    if proto != "http":
-        return True
-    hostname = (host or "").strip().lower()
-    if not hostname.startswith("["):
-        hostname = hostname.rsplit(":", 1)[0] if ":" in hostname else hostname
-    else:
-        hostname = hostname.split("]")[0] + "]"
-    return hostname not in _LOCAL_HOSTS
+def cookie_needs_secure(forwarded_protos: Iterable[str | None]) -> bool:
+    """Secure unless the client used plain http, whatever the host: API Gateway always sends https;
+    the local stack says http, and a phone opening it by address over http must keep its cart.
+
+    Every X-Forwarded-Proto value counts (a client's own comes first, the proxies' after it): one
+    https, or none at all, is Secure.
+    """
+    schemes = [s.strip().lower() for value in forwarded_protos for s in (value or "").split(",")]
+    return not schemes or any(scheme != "http" for scheme in schemes)
 
 
 def cart_cookie(cart_id: str, max_age_seconds: int, secure: bool) -> str:
@@ -163,5 +160,5 @@ def identify_caller(header_values: Callable[[str], list[str]], settings: Setting
     return Caller(
         user=verify_id_token(token, settings) if token is not None else None,
         cookie_cart_id=cart_id_from_cookies(header_values("cookie")),
-        secure_cookie=cookie_needs_secure(first("x-forwarded-proto"), first("host")),
+        secure_cookie=cookie_needs_secure(header_values("x-forwarded-proto")),
     )

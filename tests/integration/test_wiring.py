@@ -15,7 +15,7 @@ import boto3
 import pytest
 import requests
 
-from local.stack import DEFAULT_PASSWORD, LocalStack
+from local.stack import DEFAULT_PASSWORD, LocalStack, absolute_urls
 from local.synth import synthesize
 
 pytestmark = pytest.mark.integration
@@ -32,7 +32,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def api_url(stack: LocalStack) -> str:
-    return stack.config["wiringApiUrl"].rstrip("/")
+    return absolute_urls(stack.config, stack.url)["wiringApiUrl"].rstrip("/")
 
 
 def _client(stack: LocalStack, service: str):
@@ -190,17 +190,17 @@ def test_queue_mapping_honours_partial_batch_responses_and_redrive(stack: LocalS
 
     _wait_for(lambda: [i for i in _items(stack) if i["pk"]["S"] == "message#good"])
     assert stack.wait_until_idle(30)
-    # The failed message is invisible for the queue's 60 s visibility timeout; make that time pass,
-    # twice (maxReceiveCount 2), and the next receive moves it to the dead-letter queue.
+    # The failed message is invisible for the queue's 60 s visibility timeout; make that time pass
+    # until the poller's receives exceed maxReceiveCount (2) and the message moves to the dead-letter
+    # queue. Each round waits for the pollers, not a fixed time; the deadline is for a busy machine.
     dead = None
-    for _ in range(4):
+    deadline = time.monotonic() + 180
+    while not dead and time.monotonic() < deadline:
         stack.advance_time(61)
-        time.sleep(1.5)
+        assert stack.wait_until_idle(60)
         dead = sqs.receive_message(QueueUrl=stack.config["deadLettersQueueUrl"], WaitTimeSeconds=1).get(
             "Messages"
         )
-        if dead:
-            break
-    assert dead is not None
+    assert dead, "the failing message did not reach the dead-letter queue"
     assert [m["Body"] for m in dead] == ["fail"]
     assert not [i for i in _items(stack) if i["pk"]["S"] == "message#fail"]

@@ -15,6 +15,8 @@ from typing import Any
 import boto3
 import requests
 
+from local.stack import absolute_urls
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "Passw0rd!"
 # Short enough that tests do not wait on the aggregator; set through the construct's props (context).
@@ -53,6 +55,11 @@ class RunningStack:
 
     @property
     def config(self) -> dict[str, Any]:
+        """config.json with its same-origin paths made absolute, as the browser resolves them."""
+        return absolute_urls(self.raw_config, self.url)
+
+    @property
+    def raw_config(self) -> dict[str, Any]:
         return requests.get(f"{self.url}/config.json", timeout=10).json()
 
     @property

@@ -5,7 +5,6 @@ for the session, and the cart handler called with API Gateway events."""
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -64,7 +63,10 @@ def product_service() -> Iterator[ProductServiceMock]:
         def do_GET(self) -> None:
             state.requests.append(self.path)
             if state.mode == "slow":
-                time.sleep(state.slow_seconds)
+                # This test's events: a later test's reset() makes new ones, which this never sets.
+                release, answered = state.release, state.slow_answered
+                release.wait(state.slow_seconds)
+                answered.set()  # then a valid answer, late
             if state.mode == "error":
                 self._send(500, b'{"message": "internal error"}')
                 return
@@ -99,10 +101,10 @@ def product_service() -> Iterator[ProductServiceMock]:
 
 
 @pytest.fixture
-def products_mock(product_service: ProductServiceMock) -> ProductServiceMock:
-    product_service.mode = "normal"
-    product_service.requests.clear()
-    return product_service
+def products_mock(product_service: ProductServiceMock) -> Iterator[ProductServiceMock]:
+    product_service.reset()
+    yield product_service
+    product_service.release.set()  # a slow answer still held ends now
 
 
 @pytest.fixture(scope="session")

@@ -187,8 +187,19 @@ class ProductServiceMock:
 
     url: str
     mode: str = "normal"  # normal | error | slow | garbage | null-product | other-product
-    slow_seconds: float = 1.0
+    # A slow answer is held until `release` is set (each test's end), at most this long.
+    slow_seconds: float = 60.0
     requests: list[str] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+    # Set once a slow answer has been sent: a client that gave up before did not wait for it.
+    slow_answered: threading.Event = field(default_factory=threading.Event)
+
+    def reset(self) -> None:
+        self.mode = "normal"
+        self.requests.clear()
+        # New events, not cleared ones: an answer held by the last test sets only its own.
+        self.release = threading.Event()
+        self.slow_answered = threading.Event()
 
 
 def closed_port_url() -> str:

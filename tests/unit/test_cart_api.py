@@ -88,13 +88,13 @@ def test_cookie_is_found_among_other_cookies_and_headers(call, aws):
         ("http", "localhost:8080", False),
         ("http", "127.0.0.1:8080", False),
         ("http", "localhost", False),
+        ("http", "192.168.1.5:8080", False),
         ("https", "localhost:8080", True),
-        ("http", "shop.example.com", True),
         ("https", "abc.execute-api.us-east-1.amazonaws.com", True),
         (None, "localhost", True),
     ],
 )
-def test_cookie_is_secure_except_on_plain_http_localhost(call, proto, host, secure):
+def test_cookie_is_secure_unless_the_client_used_plain_http(call, proto, host, secure):
     headers = {"Host": host}
     if proto:
         headers["X-Forwarded-Proto"] = proto
@@ -229,13 +229,13 @@ def test_product_service_failure_is_a_503_and_nothing_is_written(call, aws, prod
     products_mock.mode = mode
     cart_id = str(uuid.uuid4())
 
-    started = time.monotonic()
     result = add(call, LANTERN, 1, cart_id=cart_id)
 
     assert result.status == 503
     assert result.body["message"]
     assert aws.scan() == []
-    assert time.monotonic() - started < 0.9  # the timeout (0.3 s here), not the service's 1 s delay
+    # Its timeout (0.3 s here) ended the wait: the slow answer (held up to a minute) never came.
+    assert not products_mock.slow_answered.is_set()
 
 
 def test_product_service_down_is_a_503_and_nothing_is_written(call, aws, monkeypatch):
@@ -271,17 +271,22 @@ def test_anonymous_lines_expire_a_day_after_their_last_write(call, aws):
     cart_id = str(uuid.uuid4())
     aws.put_line(cart_pk(cart_id), LANTERN, 2, expires_in=60)
 
+    before = time.time()
     add(call, LANTERN, -1, cart_id=cart_id)
+    after = time.time()
 
     expires = int(aws.get_item(cart_pk(cart_id), f"product#{LANTERN}")["expirationTime"]["N"])
-    assert abs(expires - (time.time() + ANONYMOUS_TTL)) < 5
+    # Bounded by the clock around the call (whole seconds), however long the call took.
+    assert int(before) + ANONYMOUS_TTL <= expires <= after + ANONYMOUS_TTL + 1
 
 
 def test_signed_in_lines_expire_a_week_after_their_last_write(call, aws, identity_provider):
+    before = time.time()
     add(call, LANTERN, 1, token=identity_provider.token(sub="ttl-user"))
+    after = time.time()
 
     expires = int(aws.get_item("user#ttl-user", f"product#{LANTERN}")["expirationTime"]["N"])
-    assert abs(expires - (time.time() + USER_TTL)) < 5
+    assert int(before) + USER_TTL <= expires <= after + USER_TTL + 1
 
 
 def test_reads_skip_expired_and_migrated_lines(call, aws):
@@ -368,11 +373,12 @@ def test_put_replaces_an_expired_line(call, aws):
     cart_id = str(uuid.uuid4())
     aws.put_line(cart_pk(cart_id), LANTERN, 9, expires_in=-5)
 
+    before = time.time()
     call("PUT", f"/cart/{LANTERN}", json_body={"quantity": 3}, cart_id=cart_id)
 
     item = aws.get_item(cart_pk(cart_id), f"product#{LANTERN}")
     assert int(item["quantity"]["N"]) == 3
-    assert int(item["expirationTime"]["N"]) > time.time() + ANONYMOUS_TTL - 5
+    assert int(item["expirationTime"]["N"]) >= int(before) + ANONYMOUS_TTL
 
 
 # -- validation: no client input causes a 5xx ------------------------------------------------------------

@@ -68,12 +68,12 @@ def test_unknown_product_is_not_found_and_not_cached(products_mock):
 @pytest.mark.parametrize("mode", ["error", "garbage", "slow"])
 def test_failures_are_dependency_errors(products_mock, mode):
     products_mock.mode = mode
-    started = time.monotonic()
 
     with pytest.raises(DependencyUnavailableError):
         client_for(products_mock).get_product("trail-lantern")
 
-    assert time.monotonic() - started < 0.9
+    # The timeout ended the wait: the slow answer (held up to a minute) was never sent.
+    assert not products_mock.slow_answered.is_set()
 
 
 def test_null_product_is_not_found(products_mock):
@@ -132,23 +132,20 @@ def test_an_answer_that_trickles_in_is_cut_off_at_the_timeout(where):
                 for byte in data:
                     self.wfile.write(bytes([byte]))
                     self.wfile.flush()
-                    time.sleep(0.05)
+                    time.sleep(0.1)  # about 8 s in all, against the client's 0.3 s
                 finished.set()
             except OSError:
                 pass  # the client hung up
 
     server, url = serve(Trickling)
     client = ProductClient(url, timeout_seconds=0.3, cache_seconds=0)
-    started = time.monotonic()
     try:
         with pytest.raises(DependencyUnavailableError):
             client.get_product("x")
-        took = time.monotonic() - started
+        # The client gave up while the server was still sending (not after it had sent it all).
+        assert not finished.is_set()
     finally:
         server.shutdown()
-
-    assert took < 0.9
-    assert not finished.is_set()  # the server was still sending
 
 
 def test_an_answer_that_arrives_in_time_is_read_whole(products_mock):
