@@ -24,7 +24,7 @@ for entry in (str(REPO_ROOT), str(REPO_ROOT / "runtime")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
-from bench import inprocess, system  # noqa: E402
+from bench import inprocess, memory, system  # noqa: E402
 
 
 def table(figures: list[inprocess.Figure]) -> str:
@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     figures += system.cold_start()
     if not arguments.skip_local:
         figures += system.latency()
+        figures += memory.rss_over_rounds()
     if not arguments.skip_assets:
         figures += system.asset_sizes()
     print(table(figures))

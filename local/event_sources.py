@@ -31,6 +31,7 @@ log = logging.getLogger("local.event_sources")
 
 TTL_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
 RETRY_BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
+SCAN_PAGE_ITEMS = 500
 
 
 class RecordFilter:
@@ -122,6 +123,7 @@ class DynamoDbStreamPoller(_Poller):
         ttl_deletions: TtlDeletions,
         region: str,
         poll_interval: float = 0.25,
+        retry_backoff: tuple[float, ...] = RETRY_BACKOFF_SECONDS,
     ) -> None:
         super().__init__(f"stream->{mapping.function_arn.rsplit(':', 1)[-1]}")
         self.mapping = mapping
@@ -143,9 +145,11 @@ class DynamoDbStreamPoller(_Poller):
         self._ttl_deletions = ttl_deletions
         self._region = region
         self._poll_interval = poll_interval
+        self._retry_backoff = retry_backoff or (0.0,)
         self._positions: dict[str, str | None] = {}  # shard id -> last sequence number read
         self.invocations = 0
-        self.failed_batches = 0
+        self.failed_invocations = 0  # an error, or records reported failed
+        self.failed_batches = 0  # sent to the on-failure destination (or dropped without one)
 
     def _read(self) -> list[dict[str, Any]]:
         """New records of every shard since the last read.
@@ -204,6 +208,14 @@ class DynamoDbStreamPoller(_Poller):
             converted["userIdentity"] = dict(TTL_IDENTITY)
         return converted
 
+    def poll(self) -> int:
+        """Reads what is new and delivers all of it now, in batches of the mapping's size, as if its
+        batching window had passed: for whoever drives the poller instead of its thread (tests)."""
+        records = [r for r in self._read() if self.filter.matches(r)]
+        for start in range(0, len(records), self.batch_size):
+            self._deliver(records[start : start + self.batch_size])
+        return len(records)
+
     def run(self) -> None:
         pending: list[dict[str, Any]] = []
         first_arrival = 0.0
@@ -236,25 +248,16 @@ class DynamoDbStreamPoller(_Poller):
         while batch and not self.stopping.is_set():
             self.invocations += 1
             payload, error = self._invoke(self.mapping.function_arn, {"Records": batch})
-            if error is None:
-                failures = _batch_item_failures(payload) if self.partial else []
-                if failures == []:
-                    return
-                if failures is not None:
-                    sequence_numbers = [r["dynamodb"]["SequenceNumber"] for r in batch]
-                    failed = [i for i, s in enumerate(sequence_numbers) if s in set(failures)]
-                    if not failed:
-                        failures = None
-                    else:
-                        # Lambda checkpoints before the first failed record and retries from there.
-                        batch = batch[min(failed) :]
-                if failures is None:
-                    log.warning("invalid partial batch response from %s", self.mapping.function_arn)
-            elif self.bisect and len(batch) > 1:
+            failed_from = 0 if error is not None else self._first_failed(batch, payload)
+            if failed_from is None:
+                return
+            self.failed_invocations += 1
+            if error is not None and self.bisect and len(batch) > 1:
                 middle = len(batch) // 2
                 self._deliver(batch[:middle])
                 self._deliver(batch[middle:])
                 return
+            batch = batch[failed_from:]
             attempts += 1
             oldest = min(r["dynamodb"].get("ApproximateCreationDateTime", time.time()) for r in batch)
             too_old = 0 <= self.max_record_age < time.time() - oldest
@@ -263,7 +266,21 @@ class DynamoDbStreamPoller(_Poller):
                     batch, attempts, "RecordAgeExceeded" if too_old else "RetryAttemptsExhausted"
                 )
                 return
-            self.stopping.wait(RETRY_BACKOFF_SECONDS[min(attempts - 1, len(RETRY_BACKOFF_SECONDS) - 1)])
+            self.stopping.wait(self._retry_backoff[min(attempts - 1, len(self._retry_backoff) - 1)])
+
+    def _first_failed(self, batch: list[dict[str, Any]], payload: Any) -> int | None:
+        """Where to retry a batch from after an invocation that returned: None when all of it is done."""
+        if not self.partial:
+            return None
+        failures = _batch_item_failures(payload)
+        if failures == []:
+            return None
+        reported = set(failures or ())
+        failed = [i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in reported]
+        if not failed:
+            log.warning("invalid partial batch response from %s", self.mapping.function_arn)
+            return 0  # the whole batch again
+        return min(failed)  # Lambda checkpoints before the first failed record and retries from there
 
     def _send_to_on_failure(self, batch: list[dict[str, Any]], attempts: int, condition: str) -> None:
         self.failed_batches += 1
@@ -354,6 +371,7 @@ class SqsPoller(_Poller):
         self._in_flight: dict[str, _InFlight] = {}
         self._lock = threading.Lock()
         self.invocations = 0
+        self.failed_invocations = 0  # an error, or messages reported failed
 
     @functools.cached_property
     def visibility_timeout(self) -> int:
@@ -391,14 +409,14 @@ class SqsPoller(_Poller):
             candidate["body"] = json.loads(record["body"])
         return self.filter.matches(candidate)
 
-    def _receive(self) -> list[dict[str, Any]]:
+    def _receive(self, wait_seconds: int = 1) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
         deadline = time.monotonic() + self.window
         while len(messages) < self.batch_size and not self.stopping.is_set():
             response = self._sqs.receive_message(
                 QueueUrl=self.queue_url,
                 MaxNumberOfMessages=min(10, self.batch_size - len(messages)),
-                WaitTimeSeconds=1 if not messages else 0,
+                WaitTimeSeconds=wait_seconds if not messages else 0,
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
             )
@@ -424,12 +442,23 @@ class SqsPoller(_Poller):
                 self.idle.set()
                 continue
             self.idle.clear()
-            records = [self._lambda_record(m) for m in messages]
-            delivered = [r for r in records if self._matches(r)]
-            # Lambda deletes messages that its filter criteria drop.
-            self._delete_messages([r for r in records if r not in delivered])
-            if delivered:
-                self._deliver(delivered)
+            self._handle(messages)
+
+    def poll(self, wait_seconds: int = 0) -> int:
+        """Receives one batch and delivers it: for whoever drives the poller instead of its thread
+        (tests). The number of messages received; 0 when the queue had none to give."""
+        messages = self._receive(wait_seconds)
+        if messages:
+            self._handle(messages)
+        return len(messages)
+
+    def _handle(self, messages: list[dict[str, Any]]) -> None:
+        records = [self._lambda_record(m) for m in messages]
+        delivered = [r for r in records if self._matches(r)]
+        # Lambda deletes messages that its filter criteria drop.
+        self._delete_messages([r for r in records if r not in delivered])
+        if delivered:
+            self._deliver(delivered)
 
     def _deliver(self, records: list[dict[str, Any]]) -> None:
         self.invocations += 1
@@ -444,6 +473,7 @@ class SqsPoller(_Poller):
             failed_ids = known if failures is None or not set(failures) <= known else set(failures)
         else:
             failed_ids = set()
+        self.failed_invocations += bool(failed_ids)
         self._delete_messages([r for r in records if r["messageId"] not in failed_ids])
         visibility = self.visibility_timeout
         with self._lock:
@@ -501,12 +531,17 @@ class TtlSweeper(_Poller):
         self.deleted = 0
 
     def run(self) -> None:
-        while not self.stopping.wait(self._interval):
+        wait = self._interval
+        while not self.stopping.wait(wait):
+            started = time.monotonic()
             try:
                 self.sweep(time.time())
             except Exception:
                 if not self.stopping.is_set():
                     log.exception("TTL sweep failed")
+            # DynamoDB's TTL deletes within days, not seconds, and moto answers one DynamoDB request
+            # at a time: a sweep of a large table takes at most a tenth of its time from the others.
+            wait = max(self._interval, 9 * (time.monotonic() - started))
 
     def sweep(self, now: float) -> int:
         with self._lock:
@@ -520,11 +555,15 @@ class TtlSweeper(_Poller):
         assert table.ttl_attribute is not None
         deleted = 0
         paginator = self._dynamodb.get_paginator("scan")
+        key_names = {f"#key{number}": name for number, name in enumerate(table.key_names)}
         for page in paginator.paginate(
             TableName=table.name,
             FilterExpression="#ttl < :now",
-            ExpressionAttributeNames={"#ttl": table.ttl_attribute},
+            ProjectionExpression=", ".join([*key_names, "#ttl"]),
+            ExpressionAttributeNames={**key_names, "#ttl": table.ttl_attribute},
             ExpressionAttributeValues={":now": {"N": str(int(now))}},
+            # Small pages: each is one request that every other DynamoDB request waits for.
+            PaginationConfig={"PageSize": SCAN_PAGE_ITEMS},
         ):
             for item in page["Items"]:
                 keys = {name: item[name] for name in table.key_names}

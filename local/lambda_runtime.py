@@ -4,13 +4,15 @@ Every function gets execution environments (child processes, see lambda_worker.p
 own environment variables and its asset directory as the only code on the path. Environments are
 reused between invocations (warm starts), more are started under concurrent load up to the function's
 concurrency limit, and an invocation that outlives the function's timeout kills its environment, as
-Lambda does.
+Lambda does. An environment that dies, idle or during an invocation, fails the invocation that finds
+it dead with Lambda's Runtime.ExitError (never a success without a payload), and is replaced.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -101,20 +103,24 @@ class _ExecutionEnvironment:
         response: dict[str, Any] = {}
 
         def exchange() -> None:
-            if not self._ready:
-                lambda_worker.read_message(self._from_child)
-                self._ready = True
-            lambda_worker.write_message(
-                self._to_child,
-                {
-                    "event": event,
-                    "requestId": result.request_id,
-                    "functionArn": self.spec.arn,
-                    "deadline": deadline,
-                },
-            )
-            message = lambda_worker.read_message(self._from_child)
-            response.update(message or {"error": _crash_error(self.process)})
+            request = {
+                "event": event,
+                "requestId": result.request_id,
+                "functionArn": self.spec.arn,
+                "deadline": deadline,
+            }
+            try:
+                if not self._ready:
+                    self._ready = lambda_worker.read_message(self._from_child) is not None
+                if self._ready:
+                    lambda_worker.write_message(self._to_child, request)
+                    message = lambda_worker.read_message(self._from_child)
+                    if isinstance(message, dict) and ("result" in message or "error" in message):
+                        response.update(message)
+            except (OSError, ValueError):
+                pass  # the pipe broke (the process died, idle or busy) or its last message was cut short
+            if not response:
+                response["error"] = _crash_error(self.process, result.request_id)
 
         started = time.perf_counter()
         exchanger = threading.Thread(target=exchange, daemon=True)
@@ -144,10 +150,19 @@ class _ExecutionEnvironment:
                 stream.close()
 
 
-def _crash_error(process: subprocess.Popen[str]) -> dict[str, Any]:
+def _crash_error(process: subprocess.Popen[str], request_id: str) -> dict[str, Any]:
+    """What Lambda reports for an invocation whose runtime process exited, as it words it."""
+    try:
+        code = process.wait(timeout=5)  # the pipe breaks a moment before the exit status is known
+    except subprocess.TimeoutExpired:
+        process.kill()  # alive but no longer talking: no use to anyone
+        code = process.wait()
+    # Worded as Lambda's (Go) runtime words it: "signal: killed", "exit status 1".
+    signal_name = (signal.strsignal(-code) or str(-code)).lower() if code < 0 else ""
+    reason = f"signal: {signal_name}" if code < 0 else f"exit status {code}"
     return {
         "errorType": "Runtime.ExitError",
-        "errorMessage": f"RequestId: exited with code {process.poll()}",
+        "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {reason}",
     }
 
 

@@ -1,5 +1,6 @@
 """Fault injection for the in-process reliability tests: an AWS that fails the way AWS fails, and
-Lambda's event sources as the construct configures them.
+Lambda's event sources: the local stack's pollers (local/event_sources.py), configured from the
+synthesized event source mappings, invoking the handlers in this process.
 
 `FaultyAws` wraps moto's request processing (the unit suite's serialised one), so a fault sits exactly
 where DynamoDB or SQS would produce it: inside botocore's send-and-retry loop. A throttle is answered
@@ -16,16 +17,19 @@ the EXEMPT_HEADER, set by `exempt()`.
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ReadTimeoutError
 from moto.core.botocore_stubber import BotocoreStubber
+
+from local.cloud import EventSourceMapping, Table
+from local.event_sources import DynamoDbStreamPoller, Invoke, SqsPoller, TtlDeletions
 
 EXEMPT_HEADER = "X-Reliability-Exempt"
 DYNAMODB_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
@@ -174,86 +178,83 @@ def exempt(*clients: Any) -> None:
         client.meta.events.register("before-send", mark, unique_id="reliability-exempt")
 
 
-# -- Lambda's event sources ----------------------------------------------------------------------------
+# -- Lambda's event sources, as synthesized -----------------------------------------------------------
+
+# The cart stack's template as synthesized (tests/infra/test_snapshots.py keeps it equal to `cdk synth`).
+CART_TEMPLATE = (
+    Path(__file__).resolve().parents[1]
+    / "infra/__snapshots__/test_snapshots/test_template_snapshot[ShoppingCart-Cart].json"
+)
+REGION = "us-east-1"
+FUNCTION_ARN = f"arn:aws:lambda:{REGION}:123456789012:function:in-process"
 
 
-@dataclass
-class StreamDelivery:
-    """The aggregator's DynamoDB stream event source as the construct configures it: batches of up to
-    100 records in stream order; a batch whose invocation fails (an exception, or the environment
-    killed) is delivered again whole, the same records in the same order (no bisect, no partial
-    batch response), up to `max_retries` times; then it goes to the on-failure destination."""
+def synthesized_mapping(source: str) -> dict[str, Any]:
+    """The properties of the cart stack's event source mapping that reads a "stream" or a "queue"."""
+    resources = json.loads(CART_TEMPLATE.read_text())["Resources"]
+    for resource in resources.values():
+        if resource["Type"] != "AWS::Lambda::EventSourceMapping":
+            continue
+        origin, attribute = resource["Properties"]["EventSourceArn"]["Fn::GetAtt"]
+        kind = "stream" if attribute == "StreamArn" else resources[origin]["Type"].split("::")[-1].lower()
+        if kind == source:
+            return resource["Properties"]
+    raise AssertionError(f"no event source mapping reads a {source} in {CART_TEMPLATE.name}")
 
-    read_records: Callable[[], list[dict[str, Any]]]
-    handler: Callable[[dict[str, Any], Any], Any]
-    context: Any
-    batch_size: int = 100
-    max_retries: int = 10
-    invocations: int = 0
-    failed_invocations: int = 0
-    on_failure: list[list[dict[str, Any]]] = field(default_factory=list)
 
-    def drain(self) -> None:
-        records = self.read_records()
-        for start in range(0, len(records), self.batch_size):
-            self._deliver(records[start : start + self.batch_size])
+def in_process(handler: Callable[[dict[str, Any], Any], Any], context: Any) -> Invoke:
+    """Lambda running `handler` here: each invocation gets its own JSON copy of the event, and an
+    exception or the environment killed (LambdaKilled) is a function error."""
 
-    def _deliver(self, batch: list[dict[str, Any]]) -> None:
-        for _attempt in range(self.max_retries + 1):
-            self.invocations += 1
-            try:
-                # A fresh copy each time, as each delivery is a fresh JSON event.
-                self.handler({"Records": copy.deepcopy(batch)}, self.context)
-            except (Exception, LambdaKilled):
-                self.failed_invocations += 1
-                continue
+    def invoke(_function_arn: str, event: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+        try:
+            return handler(json.loads(json.dumps(event)), context), None
+        except (Exception, LambdaKilled) as error:
+            return None, {"errorType": type(error).__name__, "errorMessage": str(error)}
+
+    return invoke
+
+
+def stream_poller(
+    dynamodb: Any, streams: Any, sqs: Any, table_name: str, invoke: Invoke
+) -> DynamoDbStreamPoller:
+    """The local stack's stream poller, configured as the synthesized mapping configures the table's
+    stream; retries without the backoff (tests count attempts, they do not time them). A batch that
+    exhausts its retries is counted in `failed_batches` (no destination queue here)."""
+    stream_arn = dynamodb.describe_table(TableName=table_name)["Table"]["LatestStreamArn"]
+    properties = {
+        **synthesized_mapping("stream"),
+        "EventSourceArn": stream_arn,
+        "DestinationConfig": {"OnFailure": {"Destination": f"arn:aws:sqs:{REGION}:123456789012:none"}},
+    }
+    mapping = EventSourceMapping(function_arn=FUNCTION_ARN, source_arn=stream_arn, properties=properties)
+    table = Table(table_name, stream_arn.split("/stream/")[0], stream_arn, None, ("pk", "sk"))
+    return DynamoDbStreamPoller(
+        mapping,
+        table,
+        streams=streams,
+        sqs=sqs,
+        queue_urls={},
+        invoke=invoke,
+        ttl_deletions=TtlDeletions(),
+        region=REGION,
+        retry_backoff=(0.0,),
+    )
+
+
+def queue_poller(sqs: Any, queue_url: str, invoke: Invoke) -> SqsPoller:
+    """The local stack's queue poller, configured as the synthesized mapping configures the queue."""
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    properties = {**synthesized_mapping("queue"), "EventSourceArn": queue_arn}
+    mapping = EventSourceMapping(function_arn=FUNCTION_ARN, source_arn=queue_arn, properties=properties)
+    return SqsPoller(mapping, queue_url, sqs=sqs, invoke=invoke, region=REGION)
+
+
+def drain_queue(poller: SqsPoller, max_polls: int = 50) -> None:
+    """Polls until a receive finds the queue empty (failed messages come back: VisibilityTimeout 0)."""
+    for _ in range(max_polls):
+        if poller.poll() == 0:
             return
-        self.on_failure.append(batch)
-
-
-@dataclass
-class QueueDelivery:
-    """The delete worker's SQS event source: batches of up to 10 messages, partial batch responses
-    (only the reported messages stay on the queue), a failed invocation leaves the whole batch. The
-    queue's own redrive policy moves a message to the DLQ once it was received maxReceiveCount times."""
-
-    sqs: Any
-    queue_url: str
-    handler: Callable[[dict[str, Any], Any], Any]
-    context: Any
-    invocations: int = 0
-
-    def drain(self, max_polls: int = 50) -> None:
-        for _ in range(max_polls):
-            messages = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
-            ).get("Messages", [])
-            if not messages:
-                return
-            records = [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m.get("Attributes", {}),
-                    "messageAttributes": {},
-                    "md5OfBody": m["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:delete-queue",
-                    "awsRegion": "us-east-1",
-                }
-                for m in messages
-            ]
-            self.invocations += 1
-            try:
-                response = self.handler({"Records": records}, self.context)
-                failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
-            except (Exception, LambdaKilled):
-                failed = {record["messageId"] for record in records}
-            done = [r for r in records if r["messageId"] not in failed]
-            if done:
-                self.sqs.delete_message_batch(
-                    QueueUrl=self.queue_url,
-                    Entries=[{"Id": str(i), "ReceiptHandle": r["receiptHandle"]} for i, r in enumerate(done)],
-                )
-        raise AssertionError(f"queue {self.queue_url} did not drain in {max_polls} polls")
+    raise AssertionError(f"queue {poller.queue_url} did not drain in {max_polls} polls")

@@ -1,6 +1,7 @@
 """Fault injection, in-process: the handlers against moto, with AWS failing at precise points (see
-faults.py) and Lambda's event sources emulated as the construct configures them. Every test ends with
-the totals equal to a full scan of the cart lines, and no cart line lost or counted twice.
+faults.py), and Lambda's event sources as the local stack's pollers, configured from the synthesized
+event source mappings. Every test ends with the totals equal to a full scan of the cart lines, and no
+cart line lost or counted twice.
 
 Why in-process and not through the local stack: a fault must hit one request (the second transaction
 of a migration, the DeleteItem of one line), which needs a hook inside the SDK's retry loop.
@@ -21,6 +22,7 @@ import pytest
 
 import cart.aggregator
 import cart.delete_worker
+from local.event_sources import DynamoDbStreamPoller
 from products.catalogue import load_catalogue
 from tests.unit.support import (
     AwsStack,
@@ -36,9 +38,11 @@ from tests.unit.support import (
 from .faults import (
     FaultyAws,
     LambdaKilled,
-    QueueDelivery,
-    StreamDelivery,
+    drain_queue,
+    in_process,
     internal_server_error,
+    queue_poller,
+    stream_poller,
     throttled,
     transaction_conflict,
     transaction_throttled,
@@ -52,8 +56,18 @@ assert {LANTERN, TENT} <= set(PRODUCTS)
 PERSISTENT = 4
 
 
-def aggregator(aws: AwsStack) -> StreamDelivery:
-    return StreamDelivery(aws.stream_records, cart.aggregator.handler, LambdaContext())
+# One poller per table, as Lambda keeps one position per mapping in the stream (each test its table).
+_aggregators: dict[str, DynamoDbStreamPoller] = {}
+
+
+def aggregator(aws: AwsStack) -> DynamoDbStreamPoller:
+    """The aggregator's stream event source: the local stack's poller, configured as synthesized."""
+    if aws.table_name not in _aggregators:
+        invoke = in_process(cart.aggregator.handler, LambdaContext())
+        _aggregators[aws.table_name] = stream_poller(
+            aws.dynamodb, aws.streams, aws.sqs, aws.table_name, invoke
+        )
+    return _aggregators[aws.table_name]
 
 
 def assert_totals_match_a_full_scan(aws: AwsStack) -> None:
@@ -101,11 +115,11 @@ def test_aggregator_killed_after_writing_is_redelivered_and_counts_each_change_o
     ]
     delivery = aggregator(aws)
 
-    delivery.drain()
+    delivery.poll()
 
     assert [fault.fired for fault in killed] == [1, 1, 1]
     assert delivery.failed_invocations == 3
-    assert delivery.on_failure == []
+    assert delivery.failed_batches == 0
     assert_totals_match_a_full_scan(aws)
     assert aws.stored_totals()["product-000"] == 1 + 9  # the INSERT, and the changed line's last state
 
@@ -125,7 +139,7 @@ def test_aggregator_failing_before_writing_is_redelivered_and_counts_each_change
     )
     delivery = aggregator(aws)
 
-    delivery.drain()
+    delivery.poll()
 
     assert (dies.fired, throttles.fired) == (1, PERSISTENT)
     assert delivery.failed_invocations == 2
@@ -139,7 +153,7 @@ def test_aggregator_answer_lost_after_writing_is_retried_by_the_sdk_without_coun
     lost = faults.add("TransactWriteItems", "applied_then_lost", times=2)
     delivery = aggregator(aws)
 
-    delivery.drain()
+    delivery.poll()
 
     assert lost.fired == 2
     assert delivery.failed_invocations == 0
@@ -159,7 +173,7 @@ def test_aggregator_error_after_writing_whole_batches_goes_through_the_marker(aw
     )
     delivery = aggregator(aws)
 
-    delivery.drain()
+    delivery.poll()
 
     assert failing.fired == 1
     assert delivery.failed_invocations == 1
@@ -244,8 +258,7 @@ def test_delete_worker_failures_are_retried_then_dead_lettered_and_nothing_else_
         times=PERSISTENT,
     )
 
-    delivery = QueueDelivery(aws.sqs, queue_url, cart.delete_worker.handler, LambdaContext())
-    delivery.drain()
+    drain_queue(queue_poller(aws.sqs, queue_url, in_process(cart.delete_worker.handler, LambdaContext())))
 
     assert once.fired == PERSISTENT
     assert always.fired == 3 * PERSISTENT  # maxReceiveCount receives, each with the SDK's retries
@@ -265,7 +278,7 @@ def test_delete_worker_failures_are_retried_then_dead_lettered_and_nothing_else_
         assert call("GET", "/cart", cart_id=cart_id).body == {"products": []}
     assert aws.quantities(f"cart#{bystander}") == {LANTERN: 5}
     assert aws.quantities("user#stayer") == {TENT: 2}
-    aggregator(aws).drain()
+    aggregator(aws).poll()
     assert_totals_match_a_full_scan(aws)
 
 
@@ -400,7 +413,7 @@ def test_a_throttled_request_is_retried_and_applied_once(call, aws, faults, iden
     assert throttle.fired == PERSISTENT - 1
     assert result.status == 200, result.body
     assert aws.quantities(f"user#{sub}") == EXPECTED_USER_CART[route]
-    aggregator(aws).drain()
+    aggregator(aws).poll()
     assert_totals_match_a_full_scan(aws)
 
 
@@ -438,7 +451,7 @@ def test_a_request_dynamodb_keeps_failing_is_a_clear_503_that_changes_nothing(
     assert {pk: aws.quantities(pk) for pk in before} == before
     assert all("migratedTo" not in item for item in aws.scan())
     faults.clear()
-    aggregator(aws).drain()
+    aggregator(aws).poll()
     assert_totals_match_a_full_scan(aws)
 
 
@@ -463,7 +476,7 @@ def test_an_add_whose_outcome_is_unknown_is_never_counted_twice(
     assert aws.quantities("user#unlucky") == {TENT: 2 + quantity}
     if result.status == 200:
         assert result.body["quantity"] == 2 + quantity
-    aggregator(aws).drain()
+    aggregator(aws).poll()
     assert_totals_match_a_full_scan(aws)
 
 
@@ -538,7 +551,7 @@ def test_a_migration_interrupted_between_transactions_is_never_half_applied_and_
     assert {line["productId"]: line["quantity"] for line in retried.body["products"]} == merged
     assert aws.quantities("user#interrupted") == merged
     assert call("GET", "/cart", cart_id=cart_id).body == {"products": []}
-    aggregator(aws).drain()
+    aggregator(aws).poll()
     assert_totals_match_a_full_scan(aws)
 
 
@@ -554,7 +567,7 @@ def test_a_migration_transaction_whose_answer_is_lost_is_retried_once_and_queues
     assert result.status == 200
     assert aws.quantities("user#lossy") == anonymous
     assert len(aws.receive_all()) == 60  # every migrated line queued for deletion, once
-    aggregator(aws).drain()
+    aggregator(aws).poll()
     assert_totals_match_a_full_scan(aws)
 
 

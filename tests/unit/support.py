@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
 import itertools
 import json
 import os
@@ -20,7 +19,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
-import moto.dynamodb.models as moto_dynamodb_models
 from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.core.botocore_stubber import BotocoreStubber
 
@@ -37,6 +35,7 @@ import cart.product_client
 import cart.repository
 import cart.settings
 import products.api
+from local.moto_atomicity import make_dynamodb_requests_atomic
 
 REGION = "us-east-1"
 CLIENT_ID = "test-client-id"
@@ -82,53 +81,19 @@ def _serialised_process_request(self: BotocoreStubber, request: Any) -> Any:
         return _original_process_request(self, request)
 
 
-# -- local HTTP servers ------------------------------------------------------------------------------------
-
-
-class _TransactionSnapshots:
-    """Stands in for the `copy` module inside moto's DynamoDB backend.
-
-    moto's transact_write_items deep-copies the whole table once per action (to roll back on
-    failure), all before it applies any action: 100 copies of the same unchanged table per
-    transaction, which makes a 100-action transaction take seconds. Inside one transaction this
-    returns the first copy again, which is the same snapshot moto would have taken.
-    """
-
-    def __init__(self) -> None:
-        self._memo: dict[int, Any] | None = None
-
-    def deepcopy(self, value: Any, memo: Any = None) -> Any:
-        if self._memo is None:
-            return copy.deepcopy(value, memo)
-        if id(value) not in self._memo:
-            self._memo[id(value)] = copy.deepcopy(value)
-        return self._memo[id(value)]
-
-    def wrap(self, transact_write_items: Callable[..., Any]) -> Callable[..., Any]:
-        def one_snapshot_per_table(backend: Any, *args: Any, **kwargs: Any) -> Any:
-            self._memo = {}
-            try:
-                return transact_write_items(backend, *args, **kwargs)
-            finally:
-                self._memo = None
-
-        return one_snapshot_per_table
-
-
 @contextlib.contextmanager
 def serialised_moto_requests() -> Iterator[None]:
-    """Atomic moto requests (see _serialised_process_request), counted, and fast transactions."""
-    snapshots = _TransactionSnapshots()
-    original_transact = moto_dynamodb_models.DynamoDBBackend.transact_write_items
+    """Atomic moto requests (see _serialised_process_request), counted, and DynamoDB's transactions and
+    streams as the local stack runs them (local/moto_atomicity.py: rollback by an undo journal)."""
+    make_dynamodb_requests_atomic()
     BotocoreStubber.process_request = _serialised_process_request  # type: ignore[method-assign]
-    moto_dynamodb_models.copy = snapshots  # type: ignore[attr-defined]
-    moto_dynamodb_models.DynamoDBBackend.transact_write_items = snapshots.wrap(original_transact)
     try:
         yield
     finally:
         BotocoreStubber.process_request = _original_process_request  # type: ignore[method-assign]
-        moto_dynamodb_models.copy = copy  # type: ignore[attr-defined]
-        moto_dynamodb_models.DynamoDBBackend.transact_write_items = original_transact
+
+
+# -- local HTTP servers ------------------------------------------------------------------------------------
 
 
 def serve(handler_class: type[BaseHTTPRequestHandler]) -> tuple[ThreadingHTTPServer, str]:
@@ -363,8 +328,7 @@ class AwsStack:
     def stream_records(self) -> list[dict[str, Any]]:
         """New stream records since the last call, filtered as the event source mapping filters them.
 
-        A fresh iterator every time: moto replaces the table object (stream included) when it rolls a
-        cancelled transaction back, and an old iterator would keep reading the discarded stream.
+        A fresh iterator every time, after the last sequence number read, as Lambda's poller reads.
         """
         arn = self.dynamodb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
         shard = self.streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
