@@ -100,9 +100,10 @@ openapi: $(VENV)/.installed
 # from the docstrings by pdoc; docs/api/ is not committed. Importing aws_cdk starts jsii's Node process,
 # which pdoc only allows when told to.
 DOCS_DIR ?= docs/api
+# pdoc hides a default that an environment variable repeats; ours are public settings, not secrets.
 docs: $(VENV)/.installed node_modules/.installed
 	rm -rf $(DOCS_DIR)
-	PDOC_ALLOW_EXEC=1 $(PY) -m pdoc --output-directory $(DOCS_DIR) shopping_cart '!shopping_cart.runtime'
+	PDOC_ALLOW_EXEC=1 PDOC_DISPLAY_ENV_VARS=1 $(PY) -m pdoc --output-directory $(DOCS_DIR) shopping_cart '!shopping_cart.runtime'
 
 # What each operation costs (AWS requests, latency, cold start, asset sizes) beside its target;
 # writes bench/results/bench.json. The table is in docs/PERFORMANCE.md.

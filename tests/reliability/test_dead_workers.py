@@ -144,7 +144,9 @@ def test_a_delete_worker_environment_killed_while_idle_leaves_its_messages_until
     )["Attributes"]
     local_stack.drain()
     dead_letters_before = queue_depth(local_stack, config["deleteDeadLetterQueueUrl"])
-    invocations_before = function_status(local_stack, "DeleteWorker")["invocations"]
+    # The queue's mapping names the worker's logical id, whatever the construct calls it.
+    worker = mapping_of(local_stack, "Arn")["FunctionName"]["Ref"]
+    invocations_before = function_status(local_stack, worker)["invocations"]
     killed = kill_idle_environments(local_stack, "cart.delete_worker.handler")
     assert killed >= 1
     shopper = Shopper(cart_api)
@@ -155,7 +157,7 @@ def test_a_delete_worker_environment_killed_while_idle_leaves_its_messages_until
 
     assert shopper.migrate().status_code == 200
     deadline = time.monotonic() + DEADLINE_SECONDS
-    while function_status(local_stack, "DeleteWorker")["invocations"] == invocations_before:
+    while function_status(local_stack, worker)["invocations"] == invocations_before:
         assert time.monotonic() < deadline, "the delete worker was never invoked"
         time.sleep(0.2)
     local_stack.drain()

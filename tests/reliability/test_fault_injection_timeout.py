@@ -124,7 +124,8 @@ def test_an_aggregator_killed_at_its_timeout_is_redelivered_and_counts_each_chan
 
     code = tmp_path / "asset"
     code.mkdir()
-    (code / "cart").symlink_to(REPO_ROOT / "runtime" / "cart")
+    for package in ("cart", "shared"):  # the asset root holds every runtime package
+        (code / package).symlink_to(REPO_ROOT / "runtime" / package)
     (code / "timeout_harness.py").write_text(HARNESS)
     plan = tmp_path / "plan.json"
     spec = FunctionSpec(
