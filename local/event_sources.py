@@ -482,6 +482,23 @@ class SqsPoller(_Poller):
                     self._in_flight[record["messageId"]] = _InFlight(
                         record["receiptHandle"], time.time() + visibility
                     )
+                else:
+                    self._in_flight.pop(record["messageId"], None)
+
+    def queue_depths(self) -> tuple[int, int]:
+        """The queue's visible messages, and those received and not yet deleted or released."""
+        attributes = self._sqs.get_queue_attributes(
+            QueueUrl=self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        visible = int(attributes["ApproximateNumberOfMessages"])
+        return visible, int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    @property
+    def failed_in_flight(self) -> int:
+        """Messages this poller's function failed, invisible on the queue until their timeout ends."""
+        with self._lock:
+            return len(self._in_flight)
 
     def _delete_messages(self, records: list[dict[str, Any]]) -> None:
         for start in range(0, len(records), 10):
