@@ -31,9 +31,30 @@ def documents() -> dict[str, str]:
     schemas = {"cart.json": cart_app, "products.json": products_app}
     # Indented and key-sorted, so that a change to the API shows as a readable diff.
     return {
-        name: json.dumps(json.loads(app.get_openapi_json_schema()), indent=2, sort_keys=True) + "\n"
+        name: json.dumps(
+            with_web_acl_answers(json.loads(app.get_openapi_json_schema())), indent=2, sort_keys=True
+        )
+        + "\n"
         for name, app in schemas.items()
     }
+
+
+def with_web_acl_answers(document: dict) -> dict:
+    """Both stages sit behind a web ACL whose managed rules (oversized URI path, query string, cookie
+    or body; no User-Agent; known bad inputs) answer 403 before any route runs: every operation can
+    answer it, so every operation documents it."""
+    for methods in document.get("paths", {}).values():
+        for operation in methods.values():
+            operation.setdefault("responses", {}).setdefault(
+                "403",
+                {
+                    "description": "Blocked by the API's web ACL (AWS WAF), or not allowed",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+                    },
+                },
+            )
+    return document
 
 
 def main(argv: list[str] | None = None) -> int:

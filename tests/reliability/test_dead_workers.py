@@ -168,11 +168,16 @@ def test_a_delete_worker_environment_killed_while_idle_leaves_its_messages_until
     assert left
     assert all("migratedTo" in line for line in left.values())
     assert shopper.cart() == dict.fromkeys(product_ids[:2], 1)
-    assert local_stack.advance_time(int(queue["VisibilityTimeout"]))["releasedMessages"] >= 1
-    local_stack.drain()
+    # Each killed environment fails the one invocation it is given and is replaced, so a redelivery
+    # may meet another dead one: at most `killed` failed receives before a live worker deletes them.
+    for _ in range(killed):
+        assert local_stack.advance_time(int(queue["VisibilityTimeout"]))["releasedMessages"] >= 1
+        local_stack.drain()
+        if not stored_lines(local_stack, anonymous):
+            break
 
-    # Received twice, far below the redrive's maxReceiveCount: deleted now, none dead-lettered.
-    assert int(json.loads(queue["RedrivePolicy"])["maxReceiveCount"]) > 2
+    # Received at most killed + 1 times, below the redrive's maxReceiveCount: deleted, none dead-lettered.
+    assert int(json.loads(queue["RedrivePolicy"])["maxReceiveCount"]) > killed + 1
     assert stored_lines(local_stack, anonymous) == {}
     assert queue_depth(local_stack, config["deleteDeadLetterQueueUrl"]) == dead_letters_before
     assert_totals_equal_a_full_scan(local_stack, admin_token)
