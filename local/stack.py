@@ -328,25 +328,25 @@ class LocalStack:
     def wait_until_idle(self, timeout: float = 120.0) -> bool:
         """Waits until every stream and queue poller has delivered what it has read (for tests)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            # Two consecutive settled observations a poll apart: nothing was in flight in between.
-            if self._settled():
-                time.sleep(0.6)
-                if self._settled():
-                    return True
-            time.sleep(0.1)
-        return False
-
-    def _settled(self) -> bool:
         pollers = [p for p in self._pollers if not isinstance(p, TtlSweeper)]
-        if not all(p.idle.is_set() for p in pollers):
-            return False
-        # A poller's idle flag stays set while a receive collects a batch (its batching window) and
-        # before it sees a message made visible again: the queue itself says whether work is left.
         by_queue: dict[str, list[SqsPoller]] = {}
         for poller in pollers:
             if isinstance(poller, SqsPoller):
                 by_queue.setdefault(poller.queue_url, []).append(poller)
+        while time.monotonic() < deadline:
+            # Two consecutive settled observations a poll apart: nothing was in flight in between.
+            if self._settled(pollers, by_queue):
+                time.sleep(0.6)
+                if self._settled(pollers, by_queue):
+                    return True
+            time.sleep(0.1)
+        return False
+
+    def _settled(self, pollers: list[Any], by_queue: dict[str, list[SqsPoller]]) -> bool:
+        if not all(p.idle.is_set() for p in pollers):
+            return False
+        # A poller's idle flag stays set while a receive collects a batch (its batching window) and
+        # before it sees a message made visible again: the queue itself says whether work is left.
         return all(self._queue_settled(queue_pollers) for queue_pollers in by_queue.values())
 
     @staticmethod
